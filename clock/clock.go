@@ -1,0 +1,83 @@
+// Package clock is the time source every pio component takes by injection.
+//
+// Three implementations share one small interface:
+//
+//   - Real follows the wall clock. Its waits finish with a short spin so that a
+//     pump switched off at a deadline overshoots by microseconds, not by the
+//     millisecond granularity of the Go timer.
+//   - Virtual is a discrete-event clock for simulation and tests: a wait jumps
+//     straight to its deadline, so a simulated day takes as long as the CPU
+//     needs. Callbacks scheduled with At run at their exact virtual time, which
+//     is how a simulation or a test injects "stop the pump at t=0.25 s".
+//
+// Code never calls time.Sleep or time.Now directly; it calls Now and
+// SleepUntil (or the Sleep helper) on the Clock it was given.
+package clock
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Clock is the time source of the runtime.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// SleepUntil blocks until the clock reaches t or ctx is done. It returns
+	// ctx's error if ctx ended first, ErrEndOfTime if the clock cannot reach t
+	// (a virtual clock past its limit), and nil otherwise.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+// ErrEndOfTime is returned by a Virtual clock's SleepUntil when the wait would
+// pass the clock's limit: the simulated run is over.
+var ErrEndOfTime = errors.New("clock: end of simulated time")
+
+// Sleep waits d on c. A zero or negative d only checks ctx.
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	return c.SleepUntil(ctx, c.Now().Add(d))
+}
+
+// Real is the wall clock.
+type Real struct {
+	// Spin is how long before a deadline the wait stops sleeping and spins.
+	// Zero means DefaultSpin; a negative value disables spinning.
+	Spin time.Duration
+}
+
+// DefaultSpin is Real's spin margin. Timers here overshoot by 0.3 to 1 ms, so a
+// 2 ms margin absorbs them; a longer spin gets preempted more under load.
+const DefaultSpin = 2 * time.Millisecond
+
+// Now implements Clock.
+func (Real) Now() time.Time { return time.Now() }
+
+// SleepUntil implements Clock.
+func (r Real) SleepUntil(ctx context.Context, t time.Time) error {
+	spin := r.Spin
+	if spin == 0 {
+		spin = DefaultSpin
+	}
+	if spin < 0 {
+		spin = 0
+	}
+	if d := time.Until(t) - spin; d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+	for i := 0; time.Now().Before(t); i++ {
+		if i%64 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return ctx.Err()
+}

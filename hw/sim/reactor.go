@@ -1,0 +1,303 @@
+// Package sim is a simulated Pioreactor: a vial with pumps wired to PWM
+// channels, an efflux tube, and a culture that grows and is diluted. It
+// implements hw.Board.
+//
+// Physics advance lazily from the injected clock: every call integrates from
+// the last update to Now, so the reactor needs no goroutine and is exact and
+// deterministic under a virtual clock. Randomness (each pump's true flow
+// differs a little from nominal) comes from the seed alone.
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/piolab/pio/hw"
+)
+
+// Clock is what the reactor needs of a clock.
+type Clock interface{ Now() time.Time }
+
+// Options describe a simulated reactor. Zero fields take the defaults noted.
+type Options struct {
+	Seed int64
+	// Devices maps PWM channel to device name, as the [PWM] config section does.
+	Devices map[int]string
+	// PumpMLPerSecond is a pump's nominal flow at 100 % duty (default 0.5).
+	PumpMLPerSecond float64
+	// FlowSpread is the relative standard deviation of each pump's true flow
+	// around nominal (default 0; 0.02 means 2 %).
+	FlowSpread float64
+	VolumeML   float64 // starting volume (default 14)
+	EffluxML   float64 // efflux tube height as a volume (default 14)
+	CapacityML float64 // the vial overflows above this (default 40)
+	// Culture: starting OD, growth rate per hour, carrying capacity (OD).
+	OD, GrowthPerHour, MaxOD float64
+}
+
+// Reactor is the simulated unit.
+type Reactor struct {
+	clock Clock
+	opts  Options
+
+	mu        sync.Mutex
+	last      time.Time
+	volume    float64
+	od        float64
+	altFrac   float64
+	overflow  float64
+	moved     map[string]float64 // device -> mL actually moved
+	flow      map[int]float64    // channel -> true mL/s at 100 %
+	open      map[int]*pwm
+	devices   map[int]string
+	halted    bool
+	dutyTrace []DutyChange
+}
+
+// DutyChange records one change of a PWM output.
+type DutyChange struct {
+	At      time.Time
+	Channel int
+	Device  string
+	Duty    float64
+}
+
+// New returns a reactor.
+func New(clock Clock, o Options) *Reactor {
+	if o.PumpMLPerSecond == 0 {
+		o.PumpMLPerSecond = 0.5
+	}
+	if o.VolumeML == 0 {
+		o.VolumeML = 14
+	}
+	if o.EffluxML == 0 {
+		o.EffluxML = 14
+	}
+	if o.CapacityML == 0 {
+		o.CapacityML = 40
+	}
+	if o.OD == 0 {
+		o.OD = 0.05
+	}
+	if o.GrowthPerHour == 0 {
+		o.GrowthPerHour = 0.3
+	}
+	if o.MaxOD == 0 {
+		o.MaxOD = 2.5
+	}
+	if o.Devices == nil {
+		o.Devices = map[int]string{1: "stirring", 2: "media", 3: "alt_media", 4: "waste", 5: "heating"}
+	}
+	r := &Reactor{
+		clock: clock, opts: o, last: clock.Now(), volume: o.VolumeML, od: o.OD,
+		moved: map[string]float64{}, flow: map[int]float64{}, open: map[int]*pwm{},
+		devices: map[int]string{},
+	}
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x9e3779b97f4a7c15))
+	chans := make([]int, 0, len(o.Devices))
+	for ch, dev := range o.Devices {
+		r.devices[ch] = dev
+		chans = append(chans, ch)
+	}
+	sort.Ints(chans)
+	for _, ch := range chans {
+		r.flow[ch] = o.PumpMLPerSecond * (1 + o.FlowSpread*rng.NormFloat64())
+	}
+	return r
+}
+
+// Name implements hw.Board.
+func (r *Reactor) Name() string { return "simulated reactor" }
+
+// Simulated implements hw.Board.
+func (r *Reactor) Simulated() bool { return true }
+
+// PWM implements hw.Board.
+func (r *Reactor) PWM() hw.PWMController { return r }
+
+// NominalMLPerSecond is the flow every simulated pump is sold as: the
+// calibration a simulated unit starts with.
+func (r *Reactor) NominalMLPerSecond() float64 { return r.opts.PumpMLPerSecond }
+
+// Open implements hw.PWMController.
+func (r *Reactor) Open(channel int, hz float64) (hw.PWM, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if channel < 1 || channel > 5 {
+		return nil, fmt.Errorf("sim: PWM channel %d does not exist (1 to 5): %w", channel, hw.ErrNotConfigured)
+	}
+	if _, busy := r.open[channel]; busy {
+		return nil, fmt.Errorf("sim: PWM channel %d: %w", channel, hw.ErrBusy)
+	}
+	p := &pwm{r: r, ch: channel, hz: hz}
+	r.open[channel] = p
+	return p, nil
+}
+
+// HaltAll implements hw.Board.
+func (r *Reactor) HaltAll() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked()
+	for _, p := range r.open {
+		r.setDutyLocked(p, 0)
+	}
+	return nil
+}
+
+// Close implements hw.Board.
+func (r *Reactor) Close() error {
+	r.HaltAll()
+	r.mu.Lock()
+	r.open = map[int]*pwm{}
+	r.mu.Unlock()
+	return nil
+}
+
+// State is a snapshot of the simulated vial.
+type State struct {
+	VolumeML         float64
+	OD               float64
+	AltMediaFraction float64
+	OverflowML       float64            // liquid spilled above capacity
+	MovedML          map[string]float64 // per device, true volume moved
+}
+
+// State returns the vial's state now.
+func (r *Reactor) State() State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked()
+	moved := map[string]float64{}
+	for k, v := range r.moved {
+		moved[k] = v
+	}
+	return State{VolumeML: r.volume, OD: r.od, AltMediaFraction: r.altFrac, OverflowML: r.overflow, MovedML: moved}
+}
+
+// DutyTrace returns every PWM change so far.
+func (r *Reactor) DutyTrace() []DutyChange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]DutyChange(nil), r.dutyTrace...)
+}
+
+// advanceLocked integrates the vial from r.last to now.
+func (r *Reactor) advanceLocked() {
+	now := r.clock.Now()
+	dt := now.Sub(r.last).Seconds()
+	if dt <= 0 {
+		return
+	}
+	r.last = now
+	// Growth: logistic, closed form over dt.
+	mu := r.opts.GrowthPerHour / 3600
+	k := r.opts.MaxOD
+	r.od = k / (1 + (k/r.od-1)*math.Exp(-mu*dt))
+	// Liquid: each running pump moves flow×duty×dt.
+	chans := make([]int, 0, len(r.open))
+	for ch := range r.open {
+		chans = append(chans, ch)
+	}
+	sort.Ints(chans)
+	for _, ch := range chans {
+		p := r.open[ch]
+		if p.duty <= 0 {
+			continue
+		}
+		dev := r.devices[ch]
+		ml := r.flow[ch] * p.duty / 100 * dt
+		switch dev {
+		case "stirring", "heating", "":
+			continue
+		case "waste":
+			// The efflux tube only reaches liquid above its tip.
+			take := math.Min(ml, math.Max(0, r.volume-r.opts.EffluxML))
+			r.volume -= take
+			r.moved[dev] += ml
+		default:
+			v := r.volume + ml
+			if v > 0 {
+				r.od = r.od * r.volume / v
+				if dev == "alt_media" {
+					r.altFrac = (r.altFrac*r.volume + ml) / v
+				} else {
+					r.altFrac = r.altFrac * r.volume / v
+				}
+			}
+			r.volume = v
+			r.moved[dev] += ml
+			if r.volume > r.opts.CapacityML {
+				r.overflow += r.volume - r.opts.CapacityML
+				r.volume = r.opts.CapacityML
+			}
+		}
+	}
+}
+
+func (r *Reactor) setDutyLocked(p *pwm, d float64) {
+	if p.duty == d {
+		return
+	}
+	p.duty = d
+	r.dutyTrace = append(r.dutyTrace, DutyChange{At: r.clock.Now(), Channel: p.ch, Device: r.devices[p.ch], Duty: d})
+}
+
+type pwm struct {
+	r      *Reactor
+	ch     int
+	hz     float64
+	duty   float64
+	closed bool
+}
+
+func (p *pwm) String() string { return fmt.Sprintf("sim PWM channel %d (%s)", p.ch, p.r.devices[p.ch]) }
+func (p *pwm) Channel() int   { return p.ch }
+func (p *pwm) Hz() float64    { return p.hz }
+
+func (p *pwm) Duty() float64 {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	return p.duty
+}
+
+func (p *pwm) SetDuty(d float64) error {
+	if err := hw.CheckDuty(d); err != nil {
+		return err
+	}
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("%s: %w", p, hw.ErrClosed)
+	}
+	p.r.advanceLocked()
+	p.r.setDutyLocked(p, d)
+	return nil
+}
+
+func (p *pwm) Halt() error {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	p.r.advanceLocked()
+	p.r.setDutyLocked(p, 0)
+	return nil
+}
+
+func (p *pwm) Close() error {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.r.advanceLocked()
+	p.r.setDutyLocked(p, 0)
+	p.closed = true
+	if p.r.open[p.ch] == p {
+		delete(p.r.open, p.ch)
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package pubsub
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// Embedded is a mochi-mqtt broker running inside this process.
+type Embedded struct {
+	srv  *mqtt.Server
+	addr string
+}
+
+// StartEmbedded starts a broker listening on addr ("host:port"; port 0 picks a
+// free one). It accepts every client, as a lone machine's broker on loopback
+// does; point pio at a real broker for anything wider.
+func StartEmbedded(addr string, log *slog.Logger) (*Embedded, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: listen on %s: %w", addr, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: false})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	tcp := listeners.NewNet("pio", ln)
+	if err := srv.AddListener(tcp); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if err := srv.Serve(); err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	return &Embedded{srv: srv, addr: ln.Addr().String()}, nil
+}
+
+// Addr is the address the broker listens on.
+func (e *Embedded) Addr() string { return e.addr }
+
+// Close stops the broker.
+func (e *Embedded) Close() error { return e.srv.Close() }
+
+// Reachable reports whether something accepts TCP connections at addr.
+func Reachable(addr string, timeout time.Duration) bool {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

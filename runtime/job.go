@@ -1,0 +1,442 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/topic"
+)
+
+// State is a job's lifecycle state, published retained on .../<job>/$state.
+type State string
+
+// The states of upstream's state machine.
+const (
+	Init         State = "init"
+	Ready        State = "ready"
+	Sleeping     State = "sleeping"
+	Disconnected State = "disconnected"
+	Lost         State = "lost"
+)
+
+func parseState(s string) (State, bool) {
+	switch st := State(strings.TrimSpace(s)); st {
+	case Init, Ready, Sleeping, Disconnected, Lost:
+		return st, true
+	}
+	return "", false
+}
+
+// Datatypes of published settings, as upstream names them.
+const (
+	TypeString  = "string"
+	TypeFloat   = "float"
+	TypeInteger = "integer"
+	TypeBoolean = "boolean"
+	TypeJSON    = "json"
+)
+
+// Setting is one published setting of a job.
+type Setting struct {
+	Name     string
+	Datatype string
+	Settable bool
+	// Persist keeps the retained value after the job ends.
+	Persist bool
+	// Set, if not nil, handles a /set command with the already-cast value;
+	// an error leaves the setting unchanged and is logged.
+	Set func(v any) error
+}
+
+// Hooks are called on state changes, on the goroutine that changed the state.
+type Hooks struct {
+	OnReady        func(from State)
+	OnSleeping     func()
+	OnDisconnected func()
+}
+
+var (
+	settingName     = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
+	disallowedNames = map[string]bool{"run": true, "dosing_events": true, "leds": true,
+		"led_change_events": true, "unit_label": true, "pwm": true, "assignment": true}
+)
+
+// Job is a background job: a name, a state machine, published settings and an
+// MQTT connection whose last will marks the job lost.
+type Job struct {
+	env        *Env
+	Name       string
+	Experiment string
+	Log        *Logger
+	client     pubsub.Client
+
+	mu       sync.Mutex
+	state    State
+	shutdown bool
+	settings map[string]*Setting
+	values   map[string]any
+	order    []string
+	hooks    Hooks
+	// afterSettableChange is called (unlocked) after a settable setting changed.
+	afterSettableChange func()
+
+	done      chan struct{}
+	closeOnce sync.Once
+	release   func()
+}
+
+// NewJob registers a job, connects it to MQTT and publishes $state=init. It
+// fails if a job of the same name runs on the unit.
+func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
+	if name != strings.ToLower(name) || !settingName.MatchString(name) || disallowedNames[name] {
+		return nil, fmt.Errorf("job name %q: want lowercase words joined by _, not one of run, dosing_events, leds, led_change_events, unit_label, pwm, assignment", name)
+	}
+	if !env.claim(name) {
+		return nil, fmt.Errorf("%s %w on %s", name, ErrJobRunning, env.Unit)
+	}
+	release := func() { env.release(name) }
+	if env.Registry != nil {
+		rel, err := env.Registry.Acquire(name, experiment)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		release = func() { rel(); env.release(name) }
+	}
+	j := &Job{env: env, Name: name, Experiment: experiment, state: Init, hooks: hooks,
+		settings: map[string]*Setting{}, values: map[string]any{}, done: make(chan struct{}), release: release}
+	will := &pubsub.Message{Topic: topic.State(env.Unit, experiment, name), Payload: []byte(Lost), QoS: 2, Retained: true}
+	client, err := env.Connect(pubsub.Options{
+		ClientID:    fmt.Sprintf("%s-%s-%s", name, env.Unit, experiment),
+		Will:        will,
+		OnLost:      j.connectionLost,
+		OnReconnect: j.republish,
+	})
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	j.client = client
+	j.Log = newLogger(env, client, experiment, name)
+	j.settings["state"] = &Setting{Name: "state", Datatype: TypeString, Settable: true, Persist: true}
+	j.order = append(j.order, "state")
+	j.publishState(Init)
+	j.Log.Debug("Init.")
+	return j, nil
+}
+
+// Client is the job's MQTT connection.
+func (j *Job) Client() pubsub.Client { return j.client }
+
+// Env is the environment the job runs in.
+func (j *Job) Env() *Env { return j.env }
+
+func (j *Job) connectionLost(err error) {
+	// Safety first: no pump runs without a broker to stop it.
+	j.env.StopAllPumps()
+	j.env.console().Warn("lost the MQTT connection; stopped all pumps", "job", j.Name, "err", err)
+}
+
+func (j *Job) republish() {
+	j.mu.Lock()
+	names := append([]string(nil), j.order...)
+	j.mu.Unlock()
+	for _, n := range names {
+		j.publishSetting(n)
+	}
+	j.Log.Info("Sub client reconnected to the MQTT broker.")
+}
+
+// AddSetting declares a published setting and, if initial is not nil,
+// publishes it.
+func (j *Job) AddSetting(s Setting, initial any) error {
+	if !settingName.MatchString(s.Name) {
+		return fmt.Errorf("%s: setting name %q: want alphanumeric words joined by _", j.Name, s.Name)
+	}
+	switch s.Datatype {
+	case TypeString, TypeFloat, TypeInteger, TypeBoolean, TypeJSON, "AutomationEvent":
+	default:
+		return fmt.Errorf("%s: setting %s: unknown datatype %q", j.Name, s.Name, s.Datatype)
+	}
+	j.mu.Lock()
+	if _, dup := j.settings[s.Name]; dup {
+		j.mu.Unlock()
+		return fmt.Errorf("%s: setting %s declared twice", j.Name, s.Name)
+	}
+	set := s
+	j.settings[s.Name] = &set
+	j.order = append(j.order, s.Name)
+	if initial != nil {
+		j.values[s.Name] = initial
+	}
+	j.mu.Unlock()
+	if initial != nil {
+		j.publishSetting(s.Name)
+	}
+	return nil
+}
+
+// SetValue assigns a setting and publishes it (nil clears the retained topic).
+func (j *Job) SetValue(name string, v any) {
+	j.mu.Lock()
+	s := j.settings[name]
+	if v == nil {
+		delete(j.values, name)
+	} else {
+		j.values[name] = v
+	}
+	hook := j.afterSettableChange
+	j.mu.Unlock()
+	j.publishSetting(name)
+	if s != nil && s.Settable && name != "state" && hook != nil {
+		hook()
+	}
+}
+
+// Value returns a setting's current value.
+func (j *Job) Value(name string) any {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.values[name]
+}
+
+// SettableValues returns every settable setting's value, state included.
+func (j *Job) SettableValues() map[string]any {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := map[string]any{"state": string(j.state)}
+	for _, n := range j.order {
+		if s := j.settings[n]; s.Settable && n != "state" {
+			out[n] = j.values[n]
+		}
+	}
+	return out
+}
+
+func (j *Job) publishSetting(name string) {
+	j.mu.Lock()
+	var payload []byte
+	if name == "state" {
+		payload = []byte(j.state)
+	} else {
+		payload = EncodeSetting(j.values[name])
+	}
+	j.mu.Unlock()
+	t := topic.Setting(j.env.Unit, j.Experiment, j.Name, name)
+	if err := j.client.Publish(t, payload, 2, true); err != nil {
+		j.env.console().Warn("publish failed", "topic", t, "err", err)
+	}
+}
+
+func (j *Job) publishState(s State) {
+	t := topic.State(j.env.Unit, j.Experiment, j.Name)
+	if err := j.client.Publish(t, []byte(s), 2, true); err != nil {
+		j.env.console().Warn("publish failed", "topic", t, "err", err)
+	}
+}
+
+// Start subscribes to the job's /set topics and moves it to ready.
+func (j *Job) Start() error {
+	for _, unit := range []string{j.env.Unit, topic.Broadcast} {
+		f := topic.Join(unit, j.Experiment, j.Name, "+", "set")
+		if err := j.client.Subscribe(f, 2, j.onSet); err != nil {
+			return fmt.Errorf("%s: %w", j.Name, err)
+		}
+	}
+	if err := j.client.Subscribe(topic.State(j.env.Unit, j.Experiment, j.Name), 0, j.confirmState); err != nil {
+		return fmt.Errorf("%s: %w", j.Name, err)
+	}
+	j.SetState(Ready)
+	return nil
+}
+
+// confirmState heals a spurious "lost" (a last will fired by a flaky link)
+// by republishing the real state.
+func (j *Job) confirmState(m pubsub.Message) {
+	if string(m.Payload) != string(Lost) {
+		return
+	}
+	st := j.State()
+	if st != Lost && st != Init {
+		j.publishState(st)
+	}
+}
+
+// State returns the current state.
+func (j *Job) State() State {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state
+}
+
+// Done is closed when the job is disconnected.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// SetState moves the job to s. Any state may be requested, as upstream allows,
+// except that disconnected is terminal.
+func (j *Job) SetState(s State) {
+	j.mu.Lock()
+	if s == Disconnected {
+		if j.shutdown {
+			j.mu.Unlock()
+			return
+		}
+		j.shutdown = true
+	} else if j.shutdown {
+		j.mu.Unlock()
+		return
+	}
+	if s == j.state {
+		j.mu.Unlock()
+		return
+	}
+	from := j.state
+	if s != Disconnected {
+		j.state = s
+	}
+	j.mu.Unlock()
+
+	switch s {
+	case Ready:
+		j.publishState(s)
+		if j.hooks.OnReady != nil {
+			j.hooks.OnReady(from)
+		}
+		j.Log.Info("Ready.")
+	case Sleeping:
+		j.publishState(s)
+		if j.hooks.OnSleeping != nil {
+			j.hooks.OnSleeping()
+		}
+		j.Log.Debug("Sleeping.")
+	case Disconnected:
+		if j.hooks.OnDisconnected != nil {
+			j.hooks.OnDisconnected()
+		}
+		j.mu.Lock()
+		j.state = Disconnected
+		j.mu.Unlock()
+		j.publishState(s)
+		j.Log.Info("Disconnected.")
+		close(j.done)
+	default:
+		j.publishState(s)
+	}
+}
+
+// Close disconnects the job, clears its non-persistent settings, releases its
+// name and closes its MQTT connection cleanly. It is idempotent.
+func (j *Job) Close() {
+	j.closeOnce.Do(func() {
+		j.SetState(Disconnected)
+		j.mu.Lock()
+		var clear []string
+		for _, n := range j.order {
+			if s := j.settings[n]; !s.Persist && j.values[n] != nil {
+				clear = append(clear, n)
+			}
+		}
+		j.mu.Unlock()
+		for _, n := range clear {
+			_ = j.client.Publish(topic.Setting(j.env.Unit, j.Experiment, j.Name, n), nil, 2, true)
+		}
+		j.release()
+		j.client.Close()
+	})
+}
+
+// onSet handles .../<job>/<setting>/set.
+func (j *Job) onSet(m pubsub.Message) {
+	if m.Retained {
+		return // upstream ignores retained commands
+	}
+	parts := strings.Split(m.Topic, "/")
+	if len(parts) != 6 {
+		return
+	}
+	name := strings.TrimPrefix(parts[4], "$")
+	payload := string(m.Payload)
+	if name == "state" {
+		st, ok := parseState(payload)
+		if !ok {
+			j.Log.Error("%s: saw %q: not a valid state (want init, ready, sleeping or disconnected)", m.Topic, payload)
+			return
+		}
+		j.SetState(st)
+		return
+	}
+	j.mu.Lock()
+	s, ok := j.settings[name]
+	old := j.values[name]
+	j.mu.Unlock()
+	if !ok {
+		j.Log.Debug("Unable to set %s in %s: no such setting.", name, j.Name)
+		return
+	}
+	if !s.Settable {
+		j.Log.Warning("Unable to set %s in %s. %s is read-only.", name, j.Name, name)
+		return
+	}
+	v, err := CastPayload(s.Datatype, payload)
+	if err != nil {
+		j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, EncodeSetting(old))
+		return
+	}
+	if s.Set != nil {
+		if err := s.Set(v); err != nil {
+			j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, EncodeSetting(old))
+			return
+		}
+	} else {
+		j.SetValue(name, v)
+	}
+	j.Log.Info("Updated %s from %s to %s.", name, EncodeSetting(old), EncodeSetting(j.Value(name)))
+}
+
+// CastPayload turns a /set payload into a value of the setting's datatype.
+// Unlike upstream, a malformed boolean is an error rather than false, and
+// NaN and infinities are refused for numbers.
+func CastPayload(datatype, payload string) (any, error) {
+	p := strings.TrimSpace(payload)
+	switch datatype {
+	case TypeString:
+		return payload, nil
+	case TypeFloat:
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want a number, got %q", payload)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("want a finite number, got %q", payload)
+		}
+		return f, nil
+	case TypeInteger:
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer, got %q", payload)
+		}
+		return n, nil
+	case TypeBoolean:
+		switch strings.ToLower(p) {
+		case "true", "1", "y", "on", "yes", "t":
+			return true, nil
+		case "false", "0", "n", "off", "no", "f":
+			return false, nil
+		}
+		return nil, fmt.Errorf("want a boolean (true/false, 1/0, on/off, yes/no), got %q", payload)
+	case TypeJSON:
+		var v any
+		if err := json.Unmarshal([]byte(p), &v); err != nil {
+			return nil, fmt.Errorf("want JSON, got %q", payload)
+		}
+		return v, nil
+	}
+	return nil, errors.New("this setting cannot be set")
+}

@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/topic"
+)
+
+// Logger writes a job's log records to the console and to MQTT on
+// pioreactor/<unit>/<experiment>/logs/<source>/<level>, as upstream does, with
+// the JSON keys message, level, task, source and timestamp.
+type Logger struct {
+	env        *Env
+	client     pubsub.Client
+	experiment string
+	task       string
+	source     string
+	// OnRecord, if set, sees every record (tests, the simulation summary).
+	OnRecord func(level, msg string)
+}
+
+func newLogger(env *Env, client pubsub.Client, experiment, task string) *Logger {
+	return &Logger{env: env, client: client, experiment: experiment, task: task, source: "app"}
+}
+
+func (l *Logger) log(level slog.Level, name, msg string) {
+	l.env.console().Log(context.Background(), level, msg, "job", l.task, "unit", l.env.Unit, "experiment", l.experiment)
+	if l.OnRecord != nil {
+		l.OnRecord(name, msg)
+	}
+	if l.client == nil {
+		return
+	}
+	rec := struct {
+		Message   string `json:"message"`
+		Level     string `json:"level"`
+		Task      string `json:"task"`
+		Source    string `json:"source"`
+		Timestamp string `json:"timestamp"`
+	}{strings.ReplaceAll(msg, "\r\n", "\n"), name, l.task, l.source, LogTimestamp(l.env.Clock.Now())}
+	b, _ := json.Marshal(rec)
+	_ = l.client.Publish(topic.Log(l.env.Unit, l.experiment, l.source, name), b, 0, false)
+}
+
+// LevelNotice is upstream's NOTICE level, between INFO and WARNING.
+const LevelNotice = slog.Level(2)
+
+func (l *Logger) Debug(format string, a ...any) { l.log(slog.LevelDebug, "DEBUG", fmt.Sprintf(format, a...)) }
+func (l *Logger) Info(format string, a ...any)  { l.log(slog.LevelInfo, "INFO", fmt.Sprintf(format, a...)) }
+func (l *Logger) Notice(format string, a ...any) {
+	l.log(LevelNotice, "NOTICE", fmt.Sprintf(format, a...))
+}
+func (l *Logger) Warning(format string, a ...any) {
+	l.log(slog.LevelWarn, "WARNING", fmt.Sprintf(format, a...))
+}
+func (l *Logger) Error(format string, a ...any) { l.log(slog.LevelError, "ERROR", fmt.Sprintf(format, a...)) }
+
+// Level logs at a level named as in upstream (debug, info, notice, warning, error).
+func (l *Logger) Level(level, msg string) error {
+	switch strings.ToLower(level) {
+	case "debug":
+		l.Debug("%s", msg)
+	case "info":
+		l.Info("%s", msg)
+	case "notice":
+		l.Notice("%s", msg)
+	case "warning", "warn":
+		l.Warning("%s", msg)
+	case "error", "critical":
+		l.Error("%s", msg)
+	default:
+		return fmt.Errorf("unknown log level %q (want debug, info, notice, warning or error)", level)
+	}
+	return nil
+}
