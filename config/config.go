@@ -38,6 +38,10 @@ password=
 3=alt_media
 4=waste
 5=heating
+# channels 6 to 9 are an external PWM expansion for extra pumps (simulated
+# unless a board provides them); the examples use these two:
+6=salty_media
+7=acid
 
 [bioreactor]
 # the model: pioreactor_20ml or pioreactor_40ml (capacity 20/40, max fill 18/36 mL)

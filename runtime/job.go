@@ -103,7 +103,7 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 	}
 	release := func() { env.release(name) }
 	if env.Registry != nil {
-		rel, err := env.Registry.Acquire(name, experiment)
+		rel, err := env.Registry.Acquire(name, env.Unit, experiment)
 		if err != nil {
 			release()
 			return nil, err

@@ -50,15 +50,21 @@ func (l *Logger) log(level slog.Level, name, msg string) {
 // LevelNotice is upstream's NOTICE level, between INFO and WARNING.
 const LevelNotice = slog.Level(2)
 
-func (l *Logger) Debug(format string, a ...any) { l.log(slog.LevelDebug, "DEBUG", fmt.Sprintf(format, a...)) }
-func (l *Logger) Info(format string, a ...any)  { l.log(slog.LevelInfo, "INFO", fmt.Sprintf(format, a...)) }
+func (l *Logger) Debug(format string, a ...any) {
+	l.log(slog.LevelDebug, "DEBUG", fmt.Sprintf(format, a...))
+}
+func (l *Logger) Info(format string, a ...any) {
+	l.log(slog.LevelInfo, "INFO", fmt.Sprintf(format, a...))
+}
 func (l *Logger) Notice(format string, a ...any) {
 	l.log(LevelNotice, "NOTICE", fmt.Sprintf(format, a...))
 }
 func (l *Logger) Warning(format string, a ...any) {
 	l.log(slog.LevelWarn, "WARNING", fmt.Sprintf(format, a...))
 }
-func (l *Logger) Error(format string, a ...any) { l.log(slog.LevelError, "ERROR", fmt.Sprintf(format, a...)) }
+func (l *Logger) Error(format string, a ...any) {
+	l.log(slog.LevelError, "ERROR", fmt.Sprintf(format, a...))
+}
 
 // Level logs at a level named as in upstream (debug, info, notice, warning, error).
 func (l *Logger) Level(level, msg string) error {

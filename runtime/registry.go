@@ -21,6 +21,7 @@ type Registry struct{ Dir string }
 // Entry describes a running job.
 type Entry struct {
 	Job        string    `json:"job"`
+	Unit       string    `json:"unit"`
 	Experiment string    `json:"experiment"`
 	PID        int       `json:"pid"`
 	StartedAt  time.Time `json:"started_at"`
@@ -31,7 +32,7 @@ var ErrJobRunning = errors.New("job is already running")
 
 // Acquire registers job as running in this process. The returned function
 // releases it.
-func (r *Registry) Acquire(job, experiment string) (func(), error) {
+func (r *Registry) Acquire(job, unit, experiment string) (func(), error) {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("job registry: %w", err)
 	}
@@ -47,7 +48,7 @@ func (r *Registry) Acquire(job, experiment string) (func(), error) {
 		}
 		return nil, fmt.Errorf("%s %w", job, ErrJobRunning)
 	}
-	b, _ := json.Marshal(Entry{Job: job, Experiment: experiment, PID: os.Getpid(), StartedAt: time.Now().UTC()})
+	b, _ := json.Marshal(Entry{Job: job, Unit: unit, Experiment: experiment, PID: os.Getpid(), StartedAt: time.Now().UTC()})
 	f.Truncate(0)
 	f.WriteAt(b, 0)
 	f.Sync()

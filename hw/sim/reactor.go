@@ -54,7 +54,6 @@ type Reactor struct {
 	flow      map[int]float64    // channel -> true mL/s at 100 %
 	open      map[int]*pwm
 	devices   map[int]string
-	halted    bool
 	dutyTrace []DutyChange
 }
 
@@ -127,8 +126,8 @@ func (r *Reactor) NominalMLPerSecond() float64 { return r.opts.PumpMLPerSecond }
 func (r *Reactor) Open(channel int, hz float64) (hw.PWM, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if channel < 1 || channel > 5 {
-		return nil, fmt.Errorf("sim: PWM channel %d does not exist (1 to 5): %w", channel, hw.ErrNotConfigured)
+	if channel < 1 || channel > 9 {
+		return nil, fmt.Errorf("sim: PWM channel %d does not exist (1 to 5 on the HAT, 6 to 9 on the expansion): %w", channel, hw.ErrNotConfigured)
 	}
 	if _, busy := r.open[channel]; busy {
 		return nil, fmt.Errorf("sim: PWM channel %d: %w", channel, hw.ErrBusy)

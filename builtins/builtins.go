@@ -1,0 +1,426 @@
+// Package builtins holds the Go functions that pio exposes to Starlark
+// automation scripts. The reference for script authors is docs/scripting.md;
+// each builtin's doc comment below gives its Starlark signature.
+//
+// Builtins reach the automation that runs the script through a Host stored in
+// the Starlark thread (SetHost), and its context through SetContext, so one
+// set of builtins serves every script and builtins hold no goroutines.
+// Blocking builtins (sleep, pumps, execute_io_action) watch the context
+// themselves, because Thread.Cancel is only seen between Starlark steps.
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Dose is one named volume (e.g. media_ml=1.0) in an execute_io_action call.
+type Dose struct {
+	Key string
+	ML  float64
+}
+
+// Host is what builtins need from the automation running the script.
+type Host interface {
+	Unit() string
+	Experiment() string
+	Now() time.Time
+	ExecuteIOAction(ctx context.Context, wasteML float64, doses []Dose) ([]Dose, error)
+	// Pump runs a pump by [PWM] device name; exactly one of ml and duration is set.
+	Pump(ctx context.Context, device string, ml, duration *float64) (float64, error)
+	Sleep(ctx context.Context, seconds float64) error
+	// Setting returns a setting's value (float64, int64, bool or string).
+	Setting(name string) (any, bool)
+	CurrentVolume() float64
+	AltMediaFraction() float64
+	Log(level, msg string) error
+}
+
+const (
+	hostKey = "pio.host"
+	ctxKey  = "pio.ctx"
+)
+
+// SetHost binds a thread to the automation it runs for.
+func SetHost(th *starlark.Thread, h Host) { th.SetLocal(hostKey, h) }
+
+// SetContext sets the context blocking builtins watch.
+func SetContext(th *starlark.Thread, ctx context.Context) { th.SetLocal(ctxKey, ctx) }
+
+// Context returns the thread's context (never nil).
+func Context(th *starlark.Thread) context.Context {
+	if c, ok := th.Local(ctxKey).(context.Context); ok {
+		return c
+	}
+	return context.Background()
+}
+
+// threadKey carries the calling Starlark thread through Go code back into
+// Starlark (execute_io_action calling a script's pump function).
+type threadKey struct{}
+
+// ThreadFrom returns the Starlark thread stored in ctx by a builtin, if any.
+func ThreadFrom(ctx context.Context) (*starlark.Thread, bool) {
+	th, ok := ctx.Value(threadKey{}).(*starlark.Thread)
+	return th, ok
+}
+
+// ErrLoadTime is returned by builtins that need a running automation when a
+// script calls them at load time (top level).
+var ErrLoadTime = errors.New("only available while the automation runs (call it from execute() or a pump function, not at the top level)")
+
+func host(th *starlark.Thread, b *starlark.Builtin) (Host, context.Context, error) {
+	h, ok := th.Local(hostKey).(Host)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: %w", b.Name(), ErrLoadTime)
+	}
+	ctx := context.WithValue(Context(th), threadKey{}, th)
+	return h, ctx, nil
+}
+
+// Universe returns the predeclared names of every script. unit and experiment
+// are given as values because they are fixed for a run.
+func Universe(unit, experiment string) starlark.StringDict {
+	return starlark.StringDict{
+		"unit":               starlark.String(unit),
+		"experiment":         starlark.String(experiment),
+		"execute_io_action":  starlark.NewBuiltin("execute_io_action", executeIOAction),
+		"add_media":          pumpBuiltin("add_media", "media"),
+		"add_alt_media":      pumpBuiltin("add_alt_media", "alt_media"),
+		"remove_waste":       pumpBuiltin("remove_waste", "waste"),
+		"pump":               starlark.NewBuiltin("pump", pumpAny),
+		"sleep":              starlark.NewBuiltin("sleep", sleep),
+		"now":                starlark.NewBuiltin("now", now),
+		"setting":            starlark.NewBuiltin("setting", setting),
+		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
+		"alt_media_fraction": starlark.NewBuiltin("alt_media_fraction", altMediaFraction),
+		"event":              starlark.NewBuiltin("event", newEvent),
+		"log":                logModule,
+		"round":              starlark.NewBuiltin("round", round),
+		"store":              NewStore(),
+	}
+}
+
+// Milliliters is an Unpacker for a volume: an int or float, finite and ≥ 0.
+type Milliliters float64
+
+var _ starlark.Unpacker = (*Milliliters)(nil)
+
+// Unpack implements starlark.Unpacker.
+func (m *Milliliters) Unpack(v starlark.Value) error {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return fmt.Errorf("got %s, want a number of mL", v.Type())
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("must be a finite number of mL, got %v", f)
+	}
+	if f < 0 {
+		return fmt.Errorf("must not be negative, got %v", f)
+	}
+	*m = Milliliters(f)
+	return nil
+}
+
+// Seconds is an Unpacker for a duration in seconds: finite and ≥ 0.
+type Seconds float64
+
+var _ starlark.Unpacker = (*Seconds)(nil)
+
+// Unpack implements starlark.Unpacker.
+func (s *Seconds) Unpack(v starlark.Value) error {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return fmt.Errorf("got %s, want a number of seconds", v.Type())
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return fmt.Errorf("must be a finite number of seconds ≥ 0, got %v", f)
+	}
+	*s = Seconds(f)
+	return nil
+}
+
+// execute_io_action(waste_ml=0.0, **<name>_ml) -> dict
+//
+// Doses each <name>_ml through add_<name>_to_bioreactor (built-in pumps for
+// media and alt_media), in the order given, then waste and extra waste, split
+// into sub-doses of at most max_subdose. Returns {"waste_ml": ..., "<name>_ml": ...}
+// with the volumes actually moved.
+func executeIOAction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) > 0 {
+		return nil, fmt.Errorf("%s: takes keyword arguments only, e.g. execute_io_action(waste_ml=1.0, media_ml=1.0)", b.Name())
+	}
+	h, ctx, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	waste := 0.0
+	var doses []Dose
+	for _, kv := range kwargs {
+		key := string(kv[0].(starlark.String))
+		f, ok := starlark.AsFloat(kv[1])
+		if !ok {
+			return nil, fmt.Errorf("%s: %s: got %s, want a number of mL", b.Name(), key, kv[1].Type())
+		}
+		if key == "waste_ml" {
+			waste = f
+			continue
+		}
+		doses = append(doses, Dose{key, f})
+	}
+	res, err := h.ExecuteIOAction(ctx, waste, doses)
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	d := starlark.NewDict(len(res))
+	for _, r := range res {
+		d.SetKey(starlark.String(r.Key), starlark.Float(r.ML))
+	}
+	return d, nil
+}
+
+// wrap prefixes err with the builtin's name unless it is already a script
+// error (whose position must survive).
+func wrap(b *starlark.Builtin, err error) error {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", b.Name(), err)
+}
+
+// add_media(ml=None, duration=None) -> float, and add_alt_media, remove_waste:
+// run the stock peristaltic pump by volume or by seconds; returns the mL moved.
+func pumpBuiltin(name, device string) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var ml, dur starlark.Value = starlark.None, starlark.None
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "ml?", &ml, "duration?", &dur); err != nil {
+			return nil, err
+		}
+		return runPump(th, b, device, ml, dur)
+	})
+}
+
+// pump(device, ml=None, duration=None) -> float: run any pump wired to a
+// PWM channel ([PWM] <channel>=<device>), with calibration <device>_pump.
+func pumpAny(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var device string
+	var ml, dur starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "device", &device, "ml?", &ml, "duration?", &dur); err != nil {
+		return nil, err
+	}
+	return runPump(th, b, device, ml, dur)
+}
+
+func runPump(th *starlark.Thread, b *starlark.Builtin, device string, mlV, durV starlark.Value) (starlark.Value, error) {
+	var mlp, durp *float64
+	if mlV != starlark.None {
+		var m Milliliters
+		if err := m.Unpack(mlV); err != nil {
+			return nil, fmt.Errorf("%s: for parameter ml: %v", b.Name(), err)
+		}
+		f := float64(m)
+		mlp = &f
+	}
+	if durV != starlark.None {
+		var s Seconds
+		if err := s.Unpack(durV); err != nil {
+			return nil, fmt.Errorf("%s: for parameter duration: %v", b.Name(), err)
+		}
+		f := float64(s)
+		durp = &f
+	}
+	if (mlp == nil) == (durp == nil) {
+		return nil, fmt.Errorf("%s: give exactly one of ml or duration", b.Name())
+	}
+	h, ctx, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	moved, err := h.Pump(ctx, device, mlp, durp)
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	return starlark.Float(moved), nil
+}
+
+// sleep(seconds): wait on the runtime's clock (virtual time under pio simulate).
+func sleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var s Seconds
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
+		return nil, err
+	}
+	h, ctx, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Sleep(ctx, float64(s)); err != nil {
+		return nil, wrap(b, err)
+	}
+	return starlark.None, nil
+}
+
+// now() -> float: seconds since the Unix epoch on the runtime's clock.
+func now(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	h, _, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Float(float64(h.Now().UnixNano()) / 1e9), nil
+}
+
+// setting(name) -> value: a setting's current value (it may have changed
+// through --<name> or .../<name>/set since the script was loaded).
+func setting(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+		return nil, err
+	}
+	h, _, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := h.Setting(name)
+	if !ok {
+		return nil, fmt.Errorf("%s: no setting %q (declare it in the settings dict)", b.Name(), name)
+	}
+	return ToStarlark(v), nil
+}
+
+// ToStarlark converts a setting value to Starlark.
+func ToStarlark(v any) starlark.Value {
+	switch x := v.(type) {
+	case float64:
+		return starlark.Float(x)
+	case int64:
+		return starlark.MakeInt64(x)
+	case int:
+		return starlark.MakeInt(x)
+	case bool:
+		return starlark.Bool(x)
+	case string:
+		return starlark.String(x)
+	case nil:
+		return starlark.None
+	}
+	return starlark.String(fmt.Sprint(v))
+}
+
+// current_volume_ml() -> float: the liquid model's volume of this vial.
+func currentVolume(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	h, _, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Float(h.CurrentVolume()), nil
+}
+
+// alt_media_fraction() -> float: the liquid model's alt-media fraction.
+func altMediaFraction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	h, _, err := host(th, b)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Float(h.AltMediaFraction()), nil
+}
+
+// event(name, message=None, data=None): an automation event for execute() to
+// return; it becomes the job's latest_event.
+func newEvent(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	var message, data starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "message?", &message, "data?", &data); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%s: name must not be empty", b.Name())
+	}
+	if _, ok := message.(starlark.String); !ok && message != starlark.None {
+		return nil, fmt.Errorf("%s: message: got %s, want string or None", b.Name(), message.Type())
+	}
+	if _, ok := data.(*starlark.Dict); !ok && data != starlark.None {
+		return nil, fmt.Errorf("%s: data: got %s, want dict or None", b.Name(), data.Type())
+	}
+	return starlarkstruct.FromStringDict(EventConstructor, starlark.StringDict{
+		"name": starlark.String(name), "message": message, "data": data,
+	}), nil
+}
+
+// EventConstructor marks structs made by event().
+var EventConstructor = starlark.String("event")
+
+var logModule = &starlarkstruct.Module{
+	Name: "log",
+	Members: starlark.StringDict{
+		"debug":   logBuiltin("debug"),
+		"info":    logBuiltin("info"),
+		"notice":  logBuiltin("notice"),
+		"warning": logBuiltin("warning"),
+		"error":   logBuiltin("error"),
+	},
+}
+
+// log.debug/info/notice/warning/error(msg): log to the console and MQTT.
+func logBuiltin(level string) *starlark.Builtin {
+	return starlark.NewBuiltin("log."+level, func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var msg starlark.Value
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &msg); err != nil {
+			return nil, err
+		}
+		text := msg.String()
+		if s, ok := msg.(starlark.String); ok {
+			text = string(s)
+		}
+		h, ok := th.Local(hostKey).(Host)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", b.Name(), ErrLoadTime)
+		}
+		return starlark.None, h.Log(level, text)
+	})
+}
+
+// round(x, ndigits=None): x rounded half to even, as Python's round does; an
+// int without ndigits, a float with it. Starlark's % formatting has no
+// precision, so scripts write "%s mL" % round(v, 2).
+func round(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x starlark.Value
+	var nd starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &x, "ndigits?", &nd); err != nil {
+		return nil, err
+	}
+	f, ok := starlark.AsFloat(x)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %s, want a number", b.Name(), x.Type())
+	}
+	if nd == starlark.None {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%s: cannot round %v to an int", b.Name(), f)
+		}
+		return starlark.MakeInt64(int64(math.RoundToEven(f))), nil
+	}
+	n, err := starlark.AsInt32(nd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ndigits: %v", b.Name(), err)
+	}
+	p := math.Pow(10, float64(n))
+	r := math.RoundToEven(f*p) / p
+	if math.IsInf(r, 0) || math.IsNaN(r) {
+		r = f
+	}
+	return starlark.Float(r), nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/topic"
+	"github.com/piolab/pio/unit"
+)
+
+func killCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "kill",
+		Usage:     "stop jobs cleanly: pumps off, $state disconnected",
+		ArgsUsage: "JOB... | --all",
+		Description: "Asks each job to stop over MQTT ($state/set = disconnected), as the UI does, and waits\n" +
+			"for it to finish; a job that does not stop within --wait gets SIGTERM, then SIGKILL.\n" +
+			"--all stops every job except the long-running monitor.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "stop every job on this unit except monitor"},
+			&cli.DurationFlag{Name: "wait", Value: 5 * time.Second, Usage: "how long to wait for each step"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := unitOptions(c, nil)
+			reg := &runtime.Registry{Dir: filepath.Join(unit.Home(opts.Home), "run")}
+			var targets []runtime.Entry
+			if c.Bool("all") {
+				for _, e := range reg.List() {
+					if e.Job != "monitor" {
+						targets = append(targets, e)
+					}
+				}
+			} else {
+				if c.NArg() == 0 {
+					return fmt.Errorf("name a job (e.g. pio kill dosing_automation) or use --all")
+				}
+				for _, name := range c.Args().Slice() {
+					e, ok := reg.Lookup(name)
+					if !ok {
+						return fmt.Errorf("no job named %s is running on this unit", name)
+					}
+					targets = append(targets, e)
+				}
+			}
+			cfg, err := unit.LoadConfig(opts)
+			if err != nil {
+				return err
+			}
+			addr := opts.Broker
+			if addr == "" {
+				addr = cfg.BrokerAddr()
+			}
+			client, dialErr := pubsub.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("pio-kill-%d", os.Getpid()),
+				Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, 2*time.Second)
+			if dialErr == nil {
+				defer client.Close()
+			}
+			wait := c.Duration("wait")
+			killed := 0
+			for _, e := range targets {
+				if stopJob(reg, client, e, wait) {
+					killed++
+				}
+			}
+			fmt.Printf("Killed %d jobs.\n", killed)
+			return nil
+		},
+	}
+}
+
+// stopJob stops one job: MQTT first, then signals. It reports success.
+func stopJob(reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait time.Duration) bool {
+	gone := func(d time.Duration) bool {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			if cur, ok := reg.Lookup(e.Job); !ok || cur.PID != e.PID {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+	if client != nil {
+		t := topic.Set(e.Unit, e.Experiment, e.Job, "$state")
+		if err := client.Publish(t, []byte(runtime.Disconnected), 1, false); err == nil && gone(wait) {
+			fmt.Printf("%s stopped (pid %d).\n", e.Job, e.PID)
+			return true
+		}
+	}
+	if e.PID <= 0 {
+		return false
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		if err := syscall.Kill(e.PID, sig); err != nil {
+			return gone(0)
+		}
+		if gone(wait) {
+			fmt.Printf("%s stopped with %v (pid %d).\n", e.Job, sig, e.PID)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/unit"
+)
+
+func runCommand() *cli.Command {
+	pump := func(name, device string) *cli.Command {
+		return &cli.Command{
+			Name:  name,
+			Usage: fmt.Sprintf("run the %s pump by volume, by time, or until stopped", device),
+			Description: "Exactly one of --ml, --duration or --continuously. Dosing by mL needs an active\n" +
+				"calibration on real hardware (pio calibrations set). Stop a running pump with Ctrl-C or\n" +
+				"by publishing `disconnected` to pioreactor/<unit>/<experiment>/" + name + "/$state/set.",
+			Flags: []cli.Flag{
+				&cli.Float64Flag{Name: "ml", Usage: "volume to move, mL"},
+				&cli.Float64Flag{Name: "duration", Usage: "time to run, seconds"},
+				&cli.BoolFlag{Name: "continuously", Usage: "run until stopped (inflow stops at the vial's max fill)"},
+				&cli.StringFlag{Name: "source-of-event", Value: "CLI", Usage: "source_of_event of the dosing events"},
+			},
+			Action: func(c *cli.Context) error {
+				req := runtime.PumpRequest{Device: device, SourceOfEvent: c.String("source-of-event"), Continuously: c.Bool("continuously")}
+				if c.IsSet("ml") {
+					v := c.Float64("ml")
+					req.ML = &v
+				}
+				if c.IsSet("duration") {
+					v := c.Float64("duration")
+					req.Duration = &v
+				}
+				m, err := unit.Open(unitOptions(c, nil))
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if err := m.EnsureMonitor(); err != nil {
+					return err
+				}
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+				defer stop()
+				moved, err := runtime.RunPump(ctx, m.Env, m.Env.Experiment, req)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%s: moved %.4f mL\n", name, moved)
+				return nil
+			},
+		}
+	}
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run a manual action on this unit",
+		Subcommands: []*cli.Command{
+			pump("add_media", "media"),
+			pump("add_alt_media", "alt_media"),
+			pump("remove_waste", "waste"),
+		},
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/piolab/pio/unit"
+)
+
+func runScriptCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run-script",
+		Usage:     "run a Starlark dosing automation on this unit",
+		ArgsUsage: "FILE.star [--<setting> VALUE]...",
+		Description: "Runs the script's execute() on its schedule as this unit's dosing_automation job,\n" +
+			"until Ctrl-C, SIGTERM, `pio kill dosing_automation`, or $state/set = disconnected.\n" +
+			"Every setting in the script's settings dict can be given as --<setting> VALUE.\n" +
+			"If no MQTT broker answers at the configured address, an embedded one is started there.\n" +
+			"Global flags (--broker, --unit, --experiment, --config, --home) may follow the file.",
+		SkipFlagParsing: true,
+		Flags: []cli.Flag{
+			&cli.Float64Flag{Name: "current-volume-ml", Usage: "start the liquid model at this volume (default: stored, else [bioreactor] initial_volume_ml)"},
+			&cli.Float64Flag{Name: "alt-media-fraction", Usage: "start the liquid model at this alt-media fraction"},
+			&cli.Float64Flag{Name: "efflux-tube-volume-ml", Usage: "set the efflux tube volume"},
+		},
+		Action: func(c *cli.Context) error {
+			if wantsHelp(c.Args().Slice()) {
+				return cli.ShowSubcommandHelp(c)
+			}
+			known := map[string]bool{"current-volume-ml": true, "alt-media-fraction": true, "efflux-tube-volume-ml": true}
+			p, err := parseScriptArgs(c.Args().Slice(), known, nil)
+			if err != nil {
+				return err
+			}
+			so := unit.ScriptOptions{Path: p.file, Overrides: p.settings}
+			for flag, dst := range map[string]**float64{"current-volume-ml": &so.CurrentVolumeML,
+				"alt-media-fraction": &so.AltMediaFraction, "efflux-tube-volume-ml": &so.EffluxTubeVolumeML} {
+				if v, ok := p.flags[flag]; ok {
+					f, err := strconv.ParseFloat(v, 64)
+					if err != nil {
+						return cli.Exit("--"+flag+": want a number, got "+strconv.Quote(v), 2)
+					}
+					*dst = &f
+				}
+			}
+			m, err := unit.Open(unitOptions(c, p.flags))
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			return m.RunScript(ctx, so)
+		},
+	}
+}

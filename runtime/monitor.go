@@ -1,0 +1,200 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/topic"
+)
+
+// Monitor is the unit's long-running monitor job (experiment $experiment). In
+// this runtime it is the one owner of the liquid model: it applies every
+// message on pioreactor/<unit>/+/dosing_events to that experiment's State,
+// persists it and publishes the variables retained on .../bioreactor/<var>.
+//
+// Others change the model by publishing a value to
+// .../bioreactor/<var>/set (a dosing automation seeding its starting volume,
+// a person correcting it); the monitor validates, persists and republishes.
+type Monitor struct {
+	*Job
+	model config.Model
+
+	mu     sync.Mutex
+	states map[string]liquid.State
+	// Applied counts applied dosing events, Dropped refused ones.
+	Applied, Dropped int
+}
+
+// StartMonitor starts the monitor job.
+func StartMonitor(env *Env) (*Monitor, error) {
+	model, err := env.Config.Model()
+	if err != nil {
+		return nil, err
+	}
+	job, err := NewJob(env, "monitor", topic.UniversalExperiment, Hooks{})
+	if err != nil {
+		return nil, err
+	}
+	m := &Monitor{Job: job, model: model, states: map[string]liquid.State{}}
+	c := job.Client()
+	if err := c.Subscribe(topic.Join(env.Unit, "+", "dosing_events"), 2, m.onDosingEvent); err != nil {
+		job.Close()
+		return nil, err
+	}
+	if err := c.Subscribe(topic.Join(env.Unit, "+", "bioreactor", "+", "set"), 2, m.onSetValue); err != nil {
+		job.Close()
+		return nil, err
+	}
+	if err := job.Start(); err != nil {
+		job.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// DefaultLiquidState is the state of an experiment nothing is known about:
+// the [bioreactor] config defaults.
+func DefaultLiquidState(cfg *config.Config) (liquid.State, error) {
+	var s liquid.State
+	var err error
+	get := func(key string, def float64) float64 {
+		v, e := cfg.Float("bioreactor", key, def)
+		if e != nil && err == nil {
+			err = e
+		}
+		return v
+	}
+	s.CurrentVolumeML = get("initial_volume_ml", 14)
+	s.EffluxTubeVolumeML = get("efflux_tube_volume_ml", 14)
+	s.AltMediaFraction = get("initial_alt_media_fraction", 0)
+	s.CumMediaML = get("initial_cumulative_media_added_ml", 0)
+	s.CumAltMediaML = get("initial_cumulative_alt_media_added_ml", 0)
+	s.CumWasteML = get("initial_cumulative_waste_removed_ml", 0)
+	return s, err
+}
+
+// LoadLiquidState returns an experiment's stored state, or the defaults.
+func LoadLiquidState(env *Env, experiment string) (liquid.State, error) {
+	st, ok, err := env.Liquid.Load(experiment)
+	if err != nil {
+		return st, err
+	}
+	if ok {
+		return st, nil
+	}
+	return DefaultLiquidState(env.Config)
+}
+
+// stateLocked returns the state of an experiment, loading it on first use.
+func (m *Monitor) stateLocked(exp string) (liquid.State, error) {
+	if st, ok := m.states[exp]; ok {
+		return st, nil
+	}
+	st, err := LoadLiquidState(m.env, exp)
+	if err != nil {
+		return st, err
+	}
+	m.states[exp] = st
+	return st, nil
+}
+
+// State returns the model of an experiment.
+func (m *Monitor) State(exp string) (liquid.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stateLocked(exp)
+}
+
+func (m *Monitor) publish(exp string, st liquid.State, names ...string) {
+	for _, n := range names {
+		v, _ := st.Get(n)
+		_ = m.Client().Publish(topic.Bioreactor(m.env.Unit, exp, n), []byte(PyFloat(v)), 2, true)
+	}
+}
+
+func (m *Monitor) onDosingEvent(msg pubsub.Message) {
+	_, exp, _, ok := topic.Parts(msg.Topic)
+	if !ok || msg.Retained || len(msg.Payload) == 0 {
+		return
+	}
+	var ev struct {
+		VolumeChange  *float64 `json:"volume_change"`
+		Event         string   `json:"event"`
+		SourceOfEvent *string  `json:"source_of_event"`
+	}
+	if err := json.Unmarshal(msg.Payload, &ev); err != nil || ev.VolumeChange == nil {
+		m.drop("%s: malformed dosing event %q: want {\"volume_change\": <mL>, \"event\": ...}", msg.Topic, msg.Payload)
+		return
+	}
+	if ev.SourceOfEvent != nil && *ev.SourceOfEvent == liquid.PumpCalibrationEvent {
+		return
+	}
+	m.mu.Lock()
+	st, err := m.stateLocked(exp)
+	if err == nil {
+		var next liquid.State
+		next, err = liquid.Apply(st, ev.Event, *ev.VolumeChange, m.model.CapacityML)
+		if err == nil {
+			if err = m.env.Liquid.Save(exp, next); err == nil {
+				m.states[exp] = next
+				st = next
+			}
+		}
+	}
+	if err != nil {
+		m.mu.Unlock()
+		m.drop("%s: dosing event dropped: %v", msg.Topic, err)
+		return
+	}
+	m.Applied++
+	m.mu.Unlock()
+	m.publish(exp, st, liquid.AltMediaFraction, liquid.CurrentVolume,
+		liquid.CumulativeMedia, liquid.CumulativeAltMedia, liquid.CumulativeWaste)
+}
+
+func (m *Monitor) drop(format string, a ...any) {
+	m.mu.Lock()
+	m.Dropped++
+	m.mu.Unlock()
+	m.Log.Warning(format, a...)
+}
+
+func (m *Monitor) onSetValue(msg pubsub.Message) {
+	_, exp, rest, ok := topic.Parts(msg.Topic)
+	if !ok || msg.Retained || len(rest) != 3 {
+		return
+	}
+	name := rest[1]
+	v, err := CastPayload(TypeFloat, string(msg.Payload))
+	if err == nil {
+		_, known := liquid.State{}.Get(name)
+		if !known {
+			err = fmt.Errorf("unknown variable (want one of %s)", strings.Join(liquid.Variables, ", "))
+		} else {
+			err = liquid.Validate(name, v.(float64), m.model.CapacityML)
+		}
+	}
+	if err != nil {
+		m.Log.Error("%s: %v", msg.Topic, err)
+		return
+	}
+	m.mu.Lock()
+	st, err := m.stateLocked(exp)
+	if err == nil {
+		st, _ = st.With(name, v.(float64))
+		if err = m.env.Liquid.Save(exp, st); err == nil {
+			m.states[exp] = st
+		}
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.Log.Error("%s: %v", msg.Topic, err)
+		return
+	}
+	m.publish(exp, st, name)
+}

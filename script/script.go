@@ -1,0 +1,406 @@
+// Package script loads Starlark automation scripts and runs them as dosing
+// automations (it implements runtime.Program).
+//
+// A script may define, at its top level:
+//
+//	automation_name = "three_pumps"          # default: the file's stem
+//	settings = {"duration": 20.0, ...}       # published, settable settings
+//	def execute(): ...                       # the periodic body
+//	def add_<name>_to_bioreactor(ml, unit, experiment, source_of_event): ...
+//	def remove_waste_from_bioreactor(ml, unit, experiment, source_of_event): ...
+//
+// Module globals are frozen after loading; scripts read settings with
+// setting(name) and keep state in store. docs/scripting.md is the reference.
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
+
+	"github.com/piolab/pio/builtins"
+	"github.com/piolab/pio/runtime"
+)
+
+// FileOptions are the Starlark dialect of pio scripts: while loops, and
+// if/for at the top level, are allowed; recursion is not, so runaway
+// recursion fails at once with a clear message.
+var FileOptions = &syntax.FileOptions{While: true, TopLevelControl: true, Set: true}
+
+// LoadSteps bounds the Starlark steps of a script's top level.
+const LoadSteps = 10_000_000
+
+// Script is a loaded automation script.
+type Script struct {
+	Path     string
+	file     string // base name, used in positions
+	name     string
+	globals  starlark.StringDict
+	settings []runtime.SettingDecl
+	execute  *starlark.Function
+	store    *builtins.Store
+}
+
+var _ runtime.Program = (*Script)(nil)
+
+// LoadFile reads and loads a script.
+func LoadFile(path, unit, experiment string) (*Script, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("script: %w", err)
+	}
+	return Load(path, src, unit, experiment)
+}
+
+var automationName = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
+
+// Load loads a script from source. Errors carry file:line:col.
+func Load(path string, src []byte, unit, experiment string) (*Script, error) {
+	file := filepath.Base(path)
+	s := &Script{Path: path, file: file}
+	universe := builtins.Universe(unit, experiment)
+	s.store = universe["store"].(*builtins.Store)
+	th := &starlark.Thread{Name: "load " + file, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, msg) }}
+	th.SetMaxExecutionSteps(LoadSteps)
+	globals, err := starlark.ExecFileOptions(FileOptions, th, file, src, universe)
+	if err != nil {
+		return nil, FormatError(err, th, LoadSteps)
+	}
+	s.globals = globals
+
+	s.name = strings.TrimSuffix(file, filepath.Ext(file))
+	if v, ok := globals["automation_name"]; ok {
+		str, ok := v.(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: automation_name: got %s, want a string", file, v.Type())
+		}
+		s.name = string(str)
+	}
+	if !automationName.MatchString(s.name) || s.name == "config" {
+		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\")", file, s.name)
+	}
+
+	fn, ok := globals["execute"].(*starlark.Function)
+	if !ok {
+		if _, defined := globals["execute"]; defined {
+			return nil, fmt.Errorf("%s: execute must be a function", file)
+		}
+		return nil, fmt.Errorf("%s: the script defines no execute() function", file)
+	}
+	if fn.NumParams() > 0 {
+		return nil, fmt.Errorf("%s: %s: execute() must take no parameters", file, fn.Position())
+	}
+	s.execute = fn
+
+	for name, v := range globals {
+		if isPumpFuncName(name) {
+			f, ok := v.(*starlark.Function)
+			if !ok || f.NumParams() < 4 && !f.HasVarargs() {
+				return nil, fmt.Errorf("%s: %s must be a function of (ml, unit, experiment, source_of_event)", file, name)
+			}
+		}
+	}
+
+	if v, ok := globals["settings"]; ok {
+		d, ok := v.(*starlark.Dict)
+		if !ok {
+			return nil, fmt.Errorf("%s: settings: got %s, want a dict of name: default", file, v.Type())
+		}
+		for _, item := range d.Items() {
+			k, ok := item[0].(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("%s: settings: key %s is not a string", file, item[0])
+			}
+			decl, err := settingDecl(string(k), item[1])
+			if err != nil {
+				return nil, fmt.Errorf("%s: settings: %v", file, err)
+			}
+			s.settings = append(s.settings, decl)
+		}
+	}
+	return s, nil
+}
+
+func isPumpFuncName(name string) bool {
+	return name == "remove_waste_from_bioreactor" ||
+		strings.HasPrefix(name, "add_") && strings.HasSuffix(name, "_to_bioreactor") && len(name) > len("add__to_bioreactor")
+}
+
+var settingNameRe = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
+
+func settingDecl(name string, v starlark.Value) (runtime.SettingDecl, error) {
+	if !settingNameRe.MatchString(name) || name == "state" || name == "automation_name" || name == "latest_event" {
+		return runtime.SettingDecl{}, fmt.Errorf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)
+	}
+	switch x := v.(type) {
+	case starlark.Float:
+		f := float64(x)
+		if f != f || f > 1e308 || f < -1e308 {
+			return runtime.SettingDecl{}, fmt.Errorf("setting %s: default must be finite", name)
+		}
+		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeFloat, Default: f}, nil
+	case starlark.Int:
+		n, ok := x.Int64()
+		if !ok {
+			return runtime.SettingDecl{}, fmt.Errorf("setting %s: integer too large", name)
+		}
+		if name == "duration" { // minutes: always a float, as upstream publishes it
+			return runtime.SettingDecl{Name: name, Datatype: runtime.TypeFloat, Default: float64(n)}, nil
+		}
+		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeInteger, Default: n}, nil
+	case starlark.Bool:
+		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeBoolean, Default: bool(x)}, nil
+	case starlark.String:
+		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeString, Default: string(x)}, nil
+	}
+	return runtime.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool or string", name, v, v.Type())
+}
+
+// Name implements runtime.Program.
+func (s *Script) Name() string { return s.name }
+
+// Settings implements runtime.Program.
+func (s *Script) Settings() []runtime.SettingDecl { return s.settings }
+
+// PumpFuncNames lists the script's add_<name>_to_bioreactor names (and waste).
+func (s *Script) PumpFuncNames() []string {
+	var out []string
+	for name := range s.globals {
+		if isPumpFuncName(name) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Script) newThread(ctx context.Context, a *runtime.DosingAutomation, deadline time.Time) *starlark.Thread {
+	h := &host{a: a, deadline: deadline}
+	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { a.Log.Info("%s", msg) }}
+	builtins.SetHost(th, h)
+	builtins.SetContext(th, ctx)
+	th.SetMaxExecutionSteps(a.MaxSteps)
+	return th
+}
+
+// Execute implements runtime.Program.
+func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*runtime.Event, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Clock.Now()))
+	stop := context.AfterFunc(ctx, func() { th.Cancel("the automation was stopped") })
+	defer stop()
+	v, err := starlark.Call(th, s.execute, nil, nil)
+	if err != nil {
+		return nil, FormatError(err, th, a.MaxSteps)
+	}
+	return s.toEvent(v)
+}
+
+func (s *Script) toEvent(v starlark.Value) (*runtime.Event, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.String:
+		return &runtime.Event{Name: runtime.EventNoEvent, Message: string(x)}, nil
+	case *starlarkstruct.Struct:
+		if x.Constructor() == builtins.EventConstructor {
+			ev := &runtime.Event{}
+			n, _ := x.Attr("name")
+			ev.Name = string(n.(starlark.String))
+			if m, _ := x.Attr("message"); m != starlark.None {
+				ev.Message = string(m.(starlark.String))
+			}
+			if d, _ := x.Attr("data"); d != starlark.None {
+				data, err := toJSON(d)
+				if err != nil {
+					return nil, fmt.Errorf("%s: execute(): event data: %v", s.file, err)
+				}
+				ev.Data = data
+			}
+			return ev, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: execute() returned %s; return None, a string, or event(...)", s.file, v.Type())
+}
+
+func toJSON(v starlark.Value) (any, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.Bool:
+		return bool(x), nil
+	case starlark.Int:
+		n, ok := x.Int64()
+		if !ok {
+			return nil, fmt.Errorf("integer too large")
+		}
+		return n, nil
+	case starlark.Float:
+		return runtime.Float(x), nil
+	case starlark.String:
+		return string(x), nil
+	case *starlark.List, starlark.Tuple:
+		var out []any
+		it := starlark.Iterate(x)
+		defer it.Done()
+		var e starlark.Value
+		for it.Next(&e) {
+			j, err := toJSON(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, j)
+		}
+		return out, nil
+	case *starlark.Dict:
+		out := map[string]any{}
+		for _, kv := range x.Items() {
+			k, ok := kv[0].(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("dict key %s is not a string", kv[0])
+			}
+			j, err := toJSON(kv[1])
+			if err != nil {
+				return nil, err
+			}
+			out[string(k)] = j
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("cannot encode %s as JSON", v.Type())
+}
+
+// PumpFunc implements runtime.Program: the script's add_<name>_to_bioreactor
+// (remove_waste_from_bioreactor for "waste"), called positionally with
+// (ml, unit, experiment, source_of_event).
+func (s *Script) PumpFunc(a *runtime.DosingAutomation, name string) (runtime.PumpFunc, bool) {
+	fname := "add_" + name + "_to_bioreactor"
+	if name == "waste" {
+		fname = "remove_waste_from_bioreactor"
+	}
+	fn, ok := s.globals[fname].(*starlark.Function)
+	if !ok {
+		return nil, false
+	}
+	return func(ctx context.Context, ml float64) (float64, error) {
+		th, ok := builtins.ThreadFrom(ctx)
+		if !ok {
+			th = s.newThread(ctx, a, a.ExecDeadline(a.Env().Clock.Now()))
+		}
+		args := starlark.Tuple{starlark.Float(ml), starlark.String(a.Env().Unit),
+			starlark.String(a.Experiment), starlark.String(a.SourceOfEvent())}
+		v, err := starlark.Call(th, fn, args, nil)
+		if err != nil {
+			return 0, err
+		}
+		f, ok := starlark.AsFloat(v)
+		if !ok {
+			return 0, fmt.Errorf("%s: %s returned %s; it must return the mL it moved", s.file, fname, v.Type())
+		}
+		return f, nil
+	}, true
+}
+
+// FormatError renders an error as "file:line:col: message", from the
+// innermost script frame, and explains step-limit and cancellation stops.
+func FormatError(err error, th *starlark.Thread, maxSteps uint64) error {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		msg := ee.Msg
+		if th != nil && maxSteps > 0 && th.ExecutionSteps() >= maxSteps && strings.Contains(msg, "too many steps") {
+			msg = fmt.Sprintf("stopped after %d Starlark steps (max_script_steps): does a loop never end?", maxSteps)
+		}
+		for i := len(ee.CallStack) - 1; i >= 0; i-- {
+			fr := ee.CallStack[i]
+			if fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
+				return &Error{Pos: fr.Pos.String(), Msg: msg, cause: err}
+			}
+		}
+		return &Error{Msg: msg, cause: err}
+	}
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &Error{Pos: se.Pos.String(), Msg: se.Msg, cause: err}
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) && len(rl) > 0 {
+		return &Error{Pos: rl[0].Pos.String(), Msg: rl[0].Msg, cause: err}
+	}
+	return err
+}
+
+// Error is a script error with its position.
+type Error struct {
+	Pos   string // file:line:col, empty if unknown
+	Msg   string
+	cause error
+}
+
+func (e *Error) Error() string {
+	if e.Pos == "" {
+		return e.Msg
+	}
+	return e.Pos + ": " + e.Msg
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.cause }
+
+// host adapts a DosingAutomation to builtins.Host.
+type host struct {
+	a        *runtime.DosingAutomation
+	deadline time.Time
+}
+
+func (h *host) Unit() string       { return h.a.Env().Unit }
+func (h *host) Experiment() string { return h.a.Experiment }
+func (h *host) Now() time.Time     { return h.a.Env().Clock.Now() }
+
+func (h *host) ExecuteIOAction(ctx context.Context, waste float64, doses []builtins.Dose) ([]builtins.Dose, error) {
+	in := make([]runtime.Dose, len(doses))
+	for i, d := range doses {
+		in[i] = runtime.Dose{Key: d.Key, ML: d.ML}
+	}
+	res, err := h.a.ExecuteIOAction(ctx, waste, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]builtins.Dose, len(res))
+	for i, d := range res {
+		out[i] = builtins.Dose{Key: d.Key, ML: d.ML}
+	}
+	return out, nil
+}
+
+func (h *host) Pump(ctx context.Context, device string, ml, duration *float64) (float64, error) {
+	return h.a.RunPump(ctx, device, ml, duration)
+}
+
+func (h *host) Sleep(ctx context.Context, seconds float64) error {
+	clk := h.a.Env().Clock
+	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
+	if until.After(h.deadline) {
+		if err := clk.SleepUntil(ctx, h.deadline); err != nil {
+			return err
+		}
+		return fmt.Errorf("execute() ran past its limit of %v (max_execute_minutes) and was stopped", h.a.MaxExecute)
+	}
+	return clk.SleepUntil(ctx, until)
+}
+
+func (h *host) Setting(name string) (any, bool) { return h.a.Setting(name) }
+func (h *host) CurrentVolume() float64          { return h.a.CurrentVolume() }
+func (h *host) AltMediaFraction() float64       { return h.a.AltMediaFraction() }
+func (h *host) Log(level, msg string) error     { return h.a.Log.Level(level, msg) }

@@ -1,0 +1,260 @@
+// Package unit assembles one Pioreactor unit on this machine for the pio
+// commands: configuration, MQTT (a real broker, or the embedded one when none
+// answers), the board, calibrations, the liquid store, the job registry, and
+// the monitor that owns the liquid model. cmd/pio only parses flags and calls
+// in here.
+package unit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/piolab/pio/calibration"
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/hw/sim"
+	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/script"
+)
+
+// Options locate the unit's files and broker.
+type Options struct {
+	// Home holds config.ini, calibrations, the liquid store and job locks.
+	// Empty means $PIO_HOME, else ~/.pio.
+	Home string
+	// ConfigFile, if set, is read instead of <home>/config.ini.
+	ConfigFile string
+	// Broker ("host:port") overrides [mqtt]; an explicit broker must answer.
+	Broker     string
+	Unit       string
+	Experiment string
+	Console    *slog.Logger
+	// NoEmbedded forbids starting the embedded broker.
+	NoEmbedded bool
+}
+
+// Home resolves the pio home directory.
+func Home(h string) string {
+	if h != "" {
+		return h
+	}
+	if h := os.Getenv("PIO_HOME"); h != "" {
+		return h
+	}
+	if d, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(d, ".pio")
+	}
+	return ".pio"
+}
+
+// LoadConfig reads the configuration for opts.
+func LoadConfig(opts Options) (*config.Config, error) {
+	home := Home(opts.Home)
+	if opts.ConfigFile != "" {
+		if _, err := os.Stat(opts.ConfigFile); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		return config.Load(opts.ConfigFile)
+	}
+	return config.Load(filepath.Join(home, "config.ini"), filepath.Join(home, "unit_config.ini"))
+}
+
+// Identity returns the unit name and experiment.
+func Identity(cfg *config.Config, opts Options) (unitName, experiment string) {
+	unitName = opts.Unit
+	if unitName == "" {
+		unitName = cfg.String("cluster.topology", "unit_name", "")
+	}
+	if unitName == "" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			unitName = h
+		} else {
+			unitName = "pio"
+		}
+	}
+	experiment = opts.Experiment
+	if experiment == "" {
+		experiment = os.Getenv("EXPERIMENT")
+	}
+	if experiment == "" {
+		experiment = cfg.String("cluster.topology", "experiment", "exp0")
+	}
+	return unitName, experiment
+}
+
+// Machine is a unit running on this machine.
+type Machine struct {
+	Env     *runtime.Env
+	Reactor *sim.Reactor
+	Monitor *runtime.Monitor
+	broker  *pubsub.Embedded
+}
+
+// Open assembles the unit. The board is the simulated reactor, in real time,
+// until a hardware board is configured (the HAT arrives with its own package).
+func Open(opts Options) (*Machine, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Console
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	home := Home(opts.Home)
+	unitName, experiment := Identity(cfg, opts)
+	m := &Machine{}
+
+	addr := opts.Broker
+	if addr == "" {
+		addr = cfg.BrokerAddr()
+	}
+	if !pubsub.Reachable(addr, 300*time.Millisecond) {
+		if opts.Broker != "" || opts.NoEmbedded {
+			return nil, fmt.Errorf("no MQTT broker answers at %s", addr)
+		}
+		b, err := pubsub.StartEmbedded(addr, nil)
+		if err != nil {
+			return nil, fmt.Errorf("no MQTT broker answers at %s, and the embedded one could not start there: %w", addr, err)
+		}
+		m.broker = b
+		log.Info("no MQTT broker answered; started the embedded broker", "addr", b.Addr())
+		addr = b.Addr()
+	}
+	user, pass := cfg.String("mqtt", "username", ""), cfg.String("mqtt", "password", "")
+	connect := func(o pubsub.Options) (pubsub.Client, error) {
+		o.Username, o.Password = user, pass
+		return pubsub.Dial(addr, o, 5*time.Second)
+	}
+
+	clk := clock.Real{}
+	reactor, err := NewSimReactor(cfg, clk, 0)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.Reactor = reactor
+	m.Env = &runtime.Env{
+		Unit: unitName, Experiment: experiment, Clock: clk, Connect: connect, AsyncPublish: true,
+		Board: reactor, Config: cfg,
+		Calibrations:        calibration.Store{Dir: filepath.Join(home, "calibrations")},
+		FallbackCalibration: SimCalibration(reactor),
+		Liquid:              &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
+		Registry:            &runtime.Registry{Dir: filepath.Join(home, "run")},
+		Console:             log,
+	}
+	return m, nil
+}
+
+// NewSimReactor builds the simulated reactor the config describes.
+func NewSimReactor(cfg *config.Config, clk sim.Clock, seed int64) (*sim.Reactor, error) {
+	rate, err := cfg.Float("simulation", "pump_ml_per_second", 0.5)
+	if err != nil {
+		return nil, err
+	}
+	spread, err := cfg.Float("simulation", "pump_flow_spread", 0.02)
+	if err != nil {
+		return nil, err
+	}
+	model, err := cfg.Model()
+	if err != nil {
+		return nil, err
+	}
+	vol, err := cfg.Float("bioreactor", "initial_volume_ml", 14)
+	if err != nil {
+		return nil, err
+	}
+	efflux, err := cfg.Float("bioreactor", "efflux_tube_volume_ml", 14)
+	if err != nil {
+		return nil, err
+	}
+	devices := map[int]string{}
+	for ch, dev := range cfg.Section("PWM") {
+		var n int
+		if _, err := fmt.Sscanf(ch, "%d", &n); err != nil || dev == "" {
+			return nil, fmt.Errorf("config: [PWM] %s=%s: want <channel number>=<device>", ch, dev)
+		}
+		devices[n] = dev
+	}
+	return sim.New(clk, sim.Options{Seed: seed, Devices: devices, PumpMLPerSecond: rate, FlowSpread: spread,
+		VolumeML: vol, EffluxML: efflux, CapacityML: model.CapacityML}), nil
+}
+
+// SimCalibration gives every pump of a simulated reactor its nominal flow as
+// calibration, as if calibrated at the factory; an active calibration wins.
+func SimCalibration(r *sim.Reactor) func(string) (calibration.Pump, bool) {
+	return func(device string) (calibration.Pump, bool) {
+		return calibration.Pump{Name: "simulated", Device: device + "_pump", Slope: r.NominalMLPerSecond(), Hz: 250, DC: 100}, true
+	}
+}
+
+// EnsureMonitor starts the monitor in this process unless one already runs on
+// this unit (the liquid model has exactly one owner).
+func (m *Machine) EnsureMonitor() error {
+	mon, err := runtime.StartMonitor(m.Env)
+	if errors.Is(err, runtime.ErrJobRunning) {
+		m.Env.Console.Debug("monitor already runs on this unit")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.Monitor = mon
+	return nil
+}
+
+// Close stops everything this machine started: pumps, monitor, board, broker.
+func (m *Machine) Close() {
+	if m.Env != nil {
+		m.Env.StopAllPumps()
+	}
+	if m.Monitor != nil {
+		m.Monitor.Close()
+	}
+	if m.Reactor != nil {
+		m.Reactor.HaltAll()
+	}
+	if m.broker != nil {
+		m.broker.Close()
+	}
+}
+
+// ScriptOptions run a script.
+type ScriptOptions struct {
+	Path      string
+	Overrides map[string]string
+	// Starting liquid values (nil: stored, else config defaults).
+	CurrentVolumeML, AltMediaFraction, EffluxTubeVolumeML *float64
+}
+
+// StartScript loads a script and starts its dosing automation on env. The
+// caller runs it with Run.
+func StartScript(env *runtime.Env, o ScriptOptions) (*runtime.DosingAutomation, error) {
+	s, err := script.LoadFile(o.Path, env.Unit, env.Experiment)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.StartDosingAutomation(env, runtime.AutomationOptions{
+		Program: s, Overrides: o.Overrides,
+		CurrentVolumeML: o.CurrentVolumeML, AltMediaFraction: o.AltMediaFraction, EffluxTubeVolumeML: o.EffluxTubeVolumeML,
+	})
+}
+
+// RunScript runs a script on the machine until ctx ends or the job stops.
+func (m *Machine) RunScript(ctx context.Context, o ScriptOptions) error {
+	if err := m.EnsureMonitor(); err != nil {
+		return err
+	}
+	a, err := StartScript(m.Env, o)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
