@@ -47,8 +47,26 @@ func StartEmbedded(addr string, log *slog.Logger) (*Embedded, error) {
 // Addr is the address the broker listens on.
 func (e *Embedded) Addr() string { return e.addr }
 
-// Close stops the broker.
-func (e *Embedded) Close() error { return e.srv.Close() }
+// Close stops the broker. It first gives clients that carry a last will
+// (jobs that are shutting down) a moment to finish their clean disconnect, so
+// that closing the broker does not fire the wills of jobs that just ended.
+func (e *Embedded) Close() error {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) && e.clientsWithWill() > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return e.srv.Close()
+}
+
+func (e *Embedded) clientsWithWill() int {
+	n := 0
+	for _, cl := range e.srv.Clients.GetAll() {
+		if !cl.Closed() && cl.Properties.Will.Flag > 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // Reachable reports whether something accepts TCP connections at addr.
 func Reachable(addr string, timeout time.Duration) bool {
