@@ -9,8 +9,10 @@ import (
 
 // Virtual is a discrete-event clock. Time moves only when someone waits: a
 // SleepUntil jumps to its deadline at once. Callbacks registered with At run, in
-// time order, when the clock passes their time, before the waiter returns, so a
-// callback that cancels the waiter's context is seen by that wait.
+// time order, when a wait passes their time, before the waiter returns, so a
+// callback that cancels the waiter's context is seen by that wait. A callback
+// due exactly at a wait's deadline runs after that waiter has returned (at the
+// start of the next wait): what was due at t happens, then the event at t.
 //
 // Virtual is meant for one actor at a time (the simulated unit's automation
 // goroutine, or a test): two goroutines waiting concurrently each jump the clock
@@ -70,7 +72,7 @@ func (v *Virtual) Advance(d time.Duration) {
 	limit := v.limit
 	v.limit = time.Time{}
 	v.mu.Unlock()
-	_ = v.SleepUntil(context.Background(), target)
+	_ = v.sleepUntil(context.Background(), target, true)
 	v.mu.Lock()
 	v.limit = limit
 	v.mu.Unlock()
@@ -78,12 +80,16 @@ func (v *Virtual) Advance(d time.Duration) {
 
 // SleepUntil implements Clock.
 func (v *Virtual) SleepUntil(ctx context.Context, t time.Time) error {
+	return v.sleepUntil(ctx, t, false)
+}
+
+func (v *Virtual) sleepUntil(ctx context.Context, t time.Time, inclusive bool) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		v.mu.Lock()
-		if len(v.pending) > 0 && !v.pending[0].at.After(t) &&
+		if len(v.pending) > 0 && (v.pending[0].at.Before(t) || inclusive && v.pending[0].at.Equal(t) || !v.pending[0].at.After(v.now)) &&
 			(v.limit.IsZero() || !v.pending[0].at.After(v.limit)) {
 			next := v.pending[0]
 			v.pending = v.pending[1:]
