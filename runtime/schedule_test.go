@@ -1,0 +1,207 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runTimes runs p until the virtual clock reaches limit and returns when
+// execute() ran, as offsets from the start.
+func runTimes(t *testing.T, h *harness, p *fakeProgram, limit time.Duration, setup func(a *DosingAutomation)) []time.Duration {
+	t.Helper()
+	var runs []time.Duration
+	inner := p.exec
+	p.exec = func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+		runs = append(runs, h.clk.Now().Sub(epoch))
+		if inner != nil {
+			return inner(ctx, a)
+		}
+		return nil, nil
+	}
+	a := h.start(p)
+	if setup != nil {
+		setup(a)
+	}
+	h.clk.SetLimit(epoch.Add(limit))
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+func durations(ds ...string) []time.Duration {
+	var out []time.Duration
+	for _, d := range ds {
+		v, _ := time.ParseDuration(d)
+		out = append(out, v)
+	}
+	return out
+}
+
+func sameDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var twentyMinutes = []SettingDecl{{Name: "duration", Datatype: TypeFloat, Default: 20.0}}
+
+func TestScheduleFirstRunAfterTwoSecondsThenGrid(t *testing.T) {
+	h := newHarness(t)
+	slow := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+		// A run that takes 25 minutes skips a grid point instead of drifting.
+		if len(a.prog.(*fakeProgram).recorded()) == 0 && h.clk.Now().Sub(epoch) > 30*time.Minute && h.clk.Now().Sub(epoch) < 50*time.Minute {
+			h.clk.Advance(25 * time.Minute)
+		}
+		return nil, nil
+	}
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes, exec: slow}, 2*time.Hour, nil)
+	want := durations("2s", "20m2s", "40m2s", "1h20m2s", "1h40m2s")
+	if !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v", runs, want)
+	}
+}
+
+func TestScheduleSkipsRunsWhileSleeping(t *testing.T) {
+	h := newHarness(t)
+	h.clk.At(epoch.Add(10*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "sleeping") })
+	h.clk.At(epoch.Add(50*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, time.Hour+5*time.Minute, nil)
+	if want := durations("2s", "1h0m2s"); !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v", runs, want)
+	}
+}
+
+func TestDurationChangeBeforeFirstRunRunsNow(t *testing.T) {
+	h := newHarness(t)
+	h.clk.At(epoch.Add(time.Second), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "0.05") })
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 8*time.Second, nil)
+	if want := durations("1s", "4s", "7s"); !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v (an immediate run, then every 3 s)", runs, want)
+	}
+}
+
+func TestDurationChangeAfterARunCountsFromTheLastRun(t *testing.T) {
+	h := newHarness(t)
+	h.clk.At(epoch.Add(5*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "10") })
+	h.clk.At(epoch.Add(40*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "1") })
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 42*time.Minute+30*time.Second, nil)
+	want := durations("2s", "10m2s", "20m2s", "30m2s", "40m0s", "41m0s", "42m0s")
+	if !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v", runs, want)
+	}
+}
+
+func TestDurationRejectsNonPositive(t *testing.T) {
+	h := newHarness(t)
+	for _, bad := range []string{"0", "-1", "-0.1", "abc"} {
+		bad := bad
+		h.clk.At(epoch.Add(time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", bad) })
+	}
+	var a *DosingAutomation
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 45*time.Minute, func(x *DosingAutomation) { a = x })
+	if want := durations("2s", "20m2s", "40m2s"); !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v", runs, want)
+	}
+	if v, _ := a.Setting("duration"); v != 20.0 {
+		t.Errorf("duration = %v, want 20", v)
+	}
+	if !h.logged("ERROR", "duration must be greater than 0") {
+		t.Error("no error log for a non-positive duration")
+	}
+	_, err := StartDosingAutomation(newHarness(t).env, AutomationOptions{Program: &fakeProgram{settings: twentyMinutes}, Overrides: map[string]string{"duration": "0"}})
+	if err == nil || !strings.Contains(err.Error(), "duration must be greater than 0") {
+		t.Errorf("--duration 0: %v", err)
+	}
+}
+
+func TestNoDurationRunsOnceThenEnds(t *testing.T) {
+	h := newHarness(t)
+	runs := runTimes(t, h, &fakeProgram{}, 24*time.Hour, nil)
+	if want := durations("2s"); !sameDurations(runs, want) {
+		t.Errorf("runs at %v, want %v", runs, want)
+	}
+	if h.clk.Now().Sub(epoch) != 2*time.Second {
+		t.Errorf("the job outlived its one run: now %v", h.clk.Now().Sub(epoch))
+	}
+	if got := h.payloads("pioreactor/unit1/exp1/dosing_automation/$state"); got[len(got)-1] != "disconnected" {
+		t.Errorf("$state %v", got)
+	}
+}
+
+func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
+	h := newHarness(t)
+	boom := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+		return nil, errors.New("demo.star:3:5: boom")
+	}
+	var a *DosingAutomation
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes, exec: boom}, 45*time.Minute, func(x *DosingAutomation) { a = x })
+	if len(runs) != 3 || a.Errors != 3 {
+		t.Errorf("runs %v, errors %d; want 3 and 3", runs, a.Errors)
+	}
+	ev := latestEvents(h)
+	if len(ev) == 0 || ev[len(ev)-1].Name != EventErrorOccurred || ev[len(ev)-1].Message != "demo.star:3:5: boom" {
+		t.Errorf("latest_event %v", ev)
+	}
+	if !h.logged("ERROR", "demo.star:3:5: boom") {
+		t.Error("the error was not logged")
+	}
+}
+
+func TestCancelStopsPumpAndDisconnects(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	long := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+		_, err := a.RunPump(ctx, "media", ptr(30), nil)
+		return nil, err
+	}
+	a := h.start(&fakeProgram{exec: long})
+	h.clk.At(epoch.Add(10*time.Second), cancel) // Ctrl-C, 8 s into the pump
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr := h.reactor.DutyTrace()
+	if last := tr[len(tr)-1]; last.Duty != 0 || last.At != epoch.Add(10*time.Second) {
+		t.Errorf("pump state at the end %+v, want off at 10 s", last)
+	}
+	if got := sum(h.eventVolumes("add_media")); got != 8 {
+		t.Errorf("add_media events sum %v, want 8 (what moved)", got)
+	}
+	if got := h.payloads("pioreactor/unit1/exp1/dosing_automation/$state"); got[len(got)-1] != "disconnected" {
+		t.Errorf("$state %v", got)
+	}
+	if got := h.payloads("pioreactor/unit1/exp1/add_media/$state"); got[len(got)-1] != "disconnected" {
+		t.Errorf("add_media $state %v", got)
+	}
+}
+
+func TestDisconnectOverMQTTStopsAPumpMidDose(t *testing.T) {
+	h := newHarness(t)
+	long := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+		_, err := a.ExecuteIOAction(ctx, 0.9, []Dose{{"media_ml", 0.9}})
+		return nil, err
+	}
+	a := h.start(&fakeProgram{exec: long})
+	h.clk.At(epoch.Add(2500*time.Millisecond), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "disconnected") })
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(h.eventVolumes("add_media")); got != 0.5 {
+		t.Errorf("add_media sum %v, want 0.5 (stopped after 0.5 s)", got)
+	}
+	if n := len(h.eventVolumes("remove_waste")); n != 0 {
+		t.Errorf("%d waste events after the stop", n)
+	}
+	if tr := h.reactor.DutyTrace(); tr[len(tr)-1].Duty != 0 {
+		t.Error("pump left on")
+	}
+}
