@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -417,10 +418,17 @@ func round(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, fmt.Errorf("%s: ndigits: %v", b.Name(), err)
 	}
-	p := math.Pow(10, float64(n))
-	r := math.RoundToEven(f*p) / p
-	if math.IsInf(r, 0) || math.IsNaN(r) {
-		r = f
+	if math.IsNaN(f) || math.IsInf(f, 0) || n > 300 {
+		return starlark.Float(f), nil
+	}
+	var r float64
+	if n >= 0 {
+		// Decimal rounding of the exact binary value, as Python does:
+		// round(2.675, 2) is 2.67 because 2.675 is stored as 2.67499...
+		r, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'f', int(n), 64), 64)
+	} else {
+		p := math.Pow(10, float64(-n))
+		r = math.RoundToEven(f/p) * p
 	}
 	return starlark.Float(r), nil
 }

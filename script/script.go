@@ -75,7 +75,7 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	th.SetMaxExecutionSteps(LoadSteps)
 	globals, err := starlark.ExecFileOptions(FileOptions, th, file, src, universe)
 	if err != nil {
-		return nil, FormatError(err, th, LoadSteps)
+		return nil, FormatError(err, th, LoadSteps, "the limit of a script's top level")
 	}
 	s.globals = globals
 
@@ -203,7 +203,7 @@ func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*run
 	defer stop()
 	v, err := starlark.Call(th, s.execute, nil, nil)
 	if err != nil {
-		return nil, FormatError(err, th, a.MaxSteps)
+		return nil, FormatError(err, th, a.MaxSteps, "max_script_steps")
 	}
 	return s.toEvent(v)
 }
@@ -315,12 +315,12 @@ func (s *Script) PumpFunc(a *runtime.DosingAutomation, name string) (runtime.Pum
 
 // FormatError renders an error as "file:line:col: message", from the
 // innermost script frame, and explains step-limit and cancellation stops.
-func FormatError(err error, th *starlark.Thread, maxSteps uint64) error {
+func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) error {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		msg := ee.Msg
 		if th != nil && maxSteps > 0 && th.ExecutionSteps() >= maxSteps && strings.Contains(msg, "too many steps") {
-			msg = fmt.Sprintf("stopped after %d Starlark steps (max_script_steps): does a loop never end?", maxSteps)
+			msg = fmt.Sprintf("stopped after %d Starlark steps (%s): does a loop never end?", maxSteps, limit)
 		}
 		for i := len(ee.CallStack) - 1; i >= 0; i-- {
 			fr := ee.CallStack[i]

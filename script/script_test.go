@@ -1,0 +1,266 @@
+package script
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piolab/pio/calibration"
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/hw/sim"
+	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+)
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type unit struct {
+	clk    *clock.Virtual
+	broker *pubsub.Memory
+	env    *runtime.Env
+	// lastEvent is the last non-empty latest_event published.
+	lastEvent string
+}
+
+func newUnit(t *testing.T) *unit {
+	cfg := config.New()
+	cfg.Set("dosing_automation.config", "pause_between_subdoses_seconds", "0.5")
+	cfg.Set("dosing_automation.config", "max_script_steps", "1000000")
+	u := &unit{clk: clock.NewVirtual(epoch), broker: pubsub.NewMemory()}
+	reactor := sim.New(u.clk, sim.Options{Devices: map[int]string{2: "media", 3: "alt_media", 4: "waste", 6: "salty_media"}, PumpMLPerSecond: 1})
+	u.env = &runtime.Env{
+		Unit: "u1", Experiment: "e1", Clock: u.clk, Board: reactor, Config: cfg,
+		Connect: func(o pubsub.Options) (pubsub.Client, error) { return u.broker.Connect(o), nil },
+		FallbackCalibration: func(d string) (calibration.Pump, bool) {
+			return calibration.Pump{Name: "t", Device: d + "_pump", Slope: 1, Hz: 100, DC: 60}, true
+		},
+		Liquid: liquid.NewMemStore(),
+	}
+	if _, err := runtime.StartMonitor(u.env); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// want reads the "# error: <pattern>" header of a testdata script.
+func want(t *testing.T, path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	w, ok := strings.CutPrefix(strings.TrimSpace(line), "# error: ")
+	if !ok {
+		t.Fatalf("%s: first line must be # error: <pattern>", path)
+	}
+	return w
+}
+
+func TestLoadErrors(t *testing.T) {
+	files, _ := filepath.Glob("testdata/load_errors/*.star")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := LoadFile(f, "u1", "e1")
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			if w := want(t, f); !strings.Contains(err.Error(), w) {
+				t.Errorf("error\n  %v\nwant it to contain\n  %s", err, w)
+			}
+		})
+	}
+}
+
+// runOnce runs a script's execute() once and returns the error it logged.
+func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*runtime.DosingAutomation, []string) {
+	s, err := LoadFile(path, "u1", "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: overrides})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	a.Log.OnRecord = func(level, msg string) {
+		if level == "ERROR" {
+			errs = append(errs, msg)
+		}
+	}
+	u.broker.Tap = func(_ string, m pubsub.Message) {
+		if m.Topic == "pioreactor/u1/e1/dosing_automation/latest_event" && len(m.Payload) > 0 {
+			u.lastEvent = string(m.Payload)
+		}
+	}
+	u.clk.SetLimit(epoch.Add(3 * time.Hour))
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return a, errs
+}
+
+func TestRunErrorsCarryPositions(t *testing.T) {
+	files, _ := filepath.Glob("testdata/run_errors/*.star")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			u := newUnit(t)
+			start := time.Now()
+			a, errs := runOnce(t, u, f, nil)
+			if len(errs) != 1 || a.Errors != 1 {
+				t.Fatalf("logged errors %q (count %d), want exactly one", errs, a.Errors)
+			}
+			re := regexp.MustCompile(want(t, f))
+			if !re.MatchString(errs[0]) {
+				t.Errorf("error\n  %s\nwant it to match\n  %s", errs[0], re)
+			}
+			// The error is published as ErrorOccurred with the same message.
+			var ev struct {
+				Name    string `json:"event_name"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal([]byte(u.lastEvent), &ev); err != nil || ev.Name != "ErrorOccurred" || ev.Message != errs[0] {
+				t.Errorf("latest_event %s", u.lastEvent)
+			}
+			// Nothing is left running.
+			if st := a.State(); st != runtime.Disconnected {
+				t.Errorf("state %s", st)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
+func TestAPIScripts(t *testing.T) {
+	tests := []struct {
+		file      string
+		overrides map[string]string
+	}{
+		{"settings_and_store.star", map[string]string{"volume": "0.75"}},
+		{"builtins_work.star", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			u := newUnit(t)
+			var info []string
+			s, err := LoadFile(filepath.Join("testdata/api", tt.file), "u1", "e1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: tt.overrides})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var passed bool
+			a.Log.OnRecord = func(level, msg string) {
+				info = append(info, level+": "+msg)
+				if strings.HasPrefix(msg, "Pass") {
+					passed = true
+				}
+			}
+			u.clk.SetLimit(epoch.Add(time.Hour))
+			a.Run(context.Background())
+			if a.Errors != 0 || !passed {
+				t.Errorf("errors %d, passed %v; log:\n%s", a.Errors, passed, strings.Join(info, "\n"))
+			}
+		})
+	}
+}
+
+func TestPrintAndLogReachMQTT(t *testing.T) {
+	u := newUnit(t)
+	var logs []string
+	sub := u.broker.Connect(pubsub.Options{ClientID: "sub"})
+	sub.Subscribe("pioreactor/u1/e1/logs/app/#", 0, func(m pubsub.Message) {
+		logs = append(logs, m.Topic+" "+string(m.Payload))
+	})
+	runOnceOK(t, u, "testdata/api/builtins_work.star")
+	joined := strings.Join(logs, "\n")
+	for _, w := range []string{`pioreactor/u1/e1/logs/app/info {"message":"print goes to the log"`, `"message":"all builtins ok","level":"INFO","task":"dosing_automation","source":"app"`} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("no log record %s", w)
+		}
+	}
+}
+
+func runOnceOK(t *testing.T, u *unit, path string) {
+	a, errs := runOnce(t, u, path, nil)
+	if len(errs) != 0 || a.Errors != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+}
+
+func TestSettingOverridesAreChecked(t *testing.T) {
+	tests := []struct {
+		overrides map[string]string
+		want      string
+	}{
+		{map[string]string{"volumee": "1"}, `unknown setting "volumee" for settings_and_store (settings: duration, volume, count_to, label, enabled)`},
+		{map[string]string{"volume": "lots"}, `setting volume: want a number, got "lots"`},
+		{map[string]string{"volume": "NaN"}, `setting volume: want a finite number`},
+		{map[string]string{"count_to": "2.5"}, `setting count_to: want an integer`},
+		{map[string]string{"enabled": "sure"}, `setting enabled: want a boolean`},
+		{map[string]string{"duration": "-1"}, `duration must be greater than 0`},
+	}
+	for _, tt := range tests {
+		u := newUnit(t)
+		s, err := LoadFile("testdata/api/settings_and_store.star", "u1", "e1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: tt.overrides})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want %q", tt.overrides, err, tt.want)
+		}
+		if _, ok := u.broker.Retained("pioreactor/u1/e1/dosing_automation/$state"); ok {
+			t.Errorf("%v: the job was published before the settings were checked", tt.overrides)
+		}
+	}
+}
+
+func TestSetOverMQTTReachesTheScript(t *testing.T) {
+	u := newUnit(t)
+	s, err := LoadFile("testdata/api/settings_and_store.star", "u1", "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	a.Log.OnRecord = func(level, msg string) {
+		if level == "ERROR" {
+			errs = append(errs, msg)
+		}
+	}
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "ctl"})
+	// The first run sees volume 0.5 and fails; after the /set, runs pass.
+	u.clk.At(epoch.Add(5*time.Minute), func() {
+		ctl.Publish("pioreactor/u1/e1/dosing_automation/volume/set", []byte("0.75"), 1, false)
+	})
+	u.clk.SetLimit(epoch.Add(35 * time.Minute))
+	a.Run(context.Background())
+	if len(errs) != 1 || !strings.Contains(errs[0], "volume override not seen: 0.5") {
+		t.Errorf("errors %q, want one failure before the /set", errs)
+	}
+	if a.Errors != 1 {
+		t.Errorf("errors %d", a.Errors)
+	}
+}
