@@ -57,6 +57,8 @@ initial_cumulative_waste_removed_ml=0
 pause_between_subdoses_seconds=5.0
 waste_removal_multiplier=2.0
 max_subdose=1.0
+# seconds between the job being ready and the first execute(), as upstream
+first_run_delay_seconds=2.0
 # pio's script guards: the Starlark steps one execute() may take, and the
 # longest one execute() may run (minutes, on the runtime clock)
 max_script_steps=100000000

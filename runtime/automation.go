@@ -21,8 +21,9 @@ import (
 // DosingJobName is the job name of every dosing automation.
 const DosingJobName = "dosing_automation"
 
-// FirstRunDelay is how long after ready a periodic automation first runs, as
-// upstream's built-in periodic automations do (run_after_seconds=2.0).
+// FirstRunDelay is how long after ready an automation first runs by default,
+// as upstream's built-in periodic automations do (run_after_seconds=2.0);
+// [dosing_automation.config] first_run_delay_seconds changes it.
 const FirstRunDelay = 2 * time.Second
 
 // SettingDecl declares a script setting and its default.
@@ -67,6 +68,8 @@ type DosingAutomation struct {
 	// duration on the runtime clock.
 	MaxSteps   uint64
 	MaxExecute time.Duration
+	// FirstRunDelay is the wait between ready and the first execute().
+	FirstRunDelay time.Duration
 
 	mu            sync.Mutex
 	volume        float64
@@ -130,6 +133,14 @@ func StartDosingAutomation(env *Env, opts AutomationOptions) (*DosingAutomation,
 		return nil, err
 	}
 	a.MaxExecute = time.Duration(minutes * float64(time.Minute))
+	delay, err := env.Config.Float(sec, "first_run_delay_seconds", FirstRunDelay.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	if delay < 0 {
+		return nil, fmt.Errorf("config: [%s] first_run_delay_seconds must not be negative, got %v", sec, delay)
+	}
+	a.FirstRunDelay = time.Duration(delay * float64(time.Second))
 
 	// Settings: check overrides against the declarations before anything is published.
 	decls := prog.Settings()
@@ -423,7 +434,7 @@ func (a *DosingAutomation) Run(ctx context.Context) error {
 		return nil
 	}
 	clk := a.env.Clock
-	next := clk.Now().Add(FirstRunDelay)
+	next := clk.Now().Add(a.FirstRunDelay)
 	var anchor time.Time
 	for {
 		waitCtx, wake := context.WithCancel(ctx)

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/piolab/pio/pubsub"
+)
+
+var pioBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pio-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	pioBin = filepath.Join(dir, "pio")
+	if out, err := exec.Command("go", "build", "-o", pioBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// home makes a PIO_HOME with a config for broker port and a script that
+// pumps media for ten minutes as soon as the job is ready.
+func home(t *testing.T, port int) (dir, script string) {
+	dir = t.TempDir()
+	cfg := fmt.Sprintf("[mqtt]\nbroker_port=%d\n[cluster.topology]\nunit_name=u1\nexperiment=e1\n[dosing_automation.config]\nfirst_run_delay_seconds=0\n", port)
+	if err := os.WriteFile(filepath.Join(dir, "config.ini"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script = filepath.Join(dir, "long_pump.star")
+	os.WriteFile(script, []byte("def execute():\n    add_media(duration=600)\n"), 0o644)
+	return dir, script
+}
+
+func pio(t *testing.T, home string, args ...string) *exec.Cmd {
+	cmd := exec.Command(pioBin, args...)
+	cmd.Env = append(os.Environ(), "PIO_HOME="+home)
+	return cmd
+}
+
+type observer struct {
+	client pubsub.Client
+	mu     sync.Mutex
+	msgs   []pubsub.Message
+}
+
+// observe connects to the broker at addr (retrying while it starts) and
+// records everything under pioreactor/.
+func observe(t *testing.T, addr string) *observer {
+	o := &observer{}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := pubsub.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("obs-%d", time.Now().UnixNano())}, time.Second)
+		if err == nil {
+			o.client = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no broker at %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { o.client.Close() })
+	o.client.Subscribe("pioreactor/#", 2, func(m pubsub.Message) {
+		o.mu.Lock()
+		o.msgs = append(o.msgs, m)
+		o.mu.Unlock()
+	})
+	return o
+}
+
+func (o *observer) last(topic string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v := ""
+	for _, m := range o.msgs {
+		if m.Topic == topic {
+			v = string(m.Payload)
+		}
+	}
+	return v
+}
+
+func (o *observer) waitFor(t *testing.T, topic, payload string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for o.last(topic) != payload {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became %q (last %q)", topic, payload, o.last(topic))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (o *observer) mediaEvents() []float64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []float64
+	for _, m := range o.msgs {
+		if m.Topic == "pioreactor/u1/e1/dosing_events" {
+			var e struct {
+				V float64 `json:"volume_change"`
+			}
+			json.Unmarshal(m.Payload, &e)
+			out = append(out, e.V)
+		}
+	}
+	return out
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pio exited with %v\n%s", err, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("pio did not exit\n%s", stderr)
+	}
+}
+
+// Every way of stopping a running script leaves the pump off and the job
+// disconnected.
+func TestStopPathsLeavePumpsOff(t *testing.T) {
+	stops := map[string]func(t *testing.T, cmd *exec.Cmd, dir string){
+		"SIGINT":  func(t *testing.T, cmd *exec.Cmd, _ string) { cmd.Process.Signal(os.Interrupt) },
+		"SIGTERM": func(t *testing.T, cmd *exec.Cmd, _ string) { cmd.Process.Signal(syscall.SIGTERM) },
+		"pio kill": func(t *testing.T, _ *exec.Cmd, dir string) {
+			out, err := pio(t, dir, "kill", "dosing_automation").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Killed 1 jobs.") {
+				t.Errorf("pio kill: %v\n%s", err, out)
+			}
+		},
+	}
+	for name, stop := range stops {
+		t.Run(name, func(t *testing.T) {
+			port := freePort(t)
+			dir, script := home(t, port)
+			cmd := pio(t, dir, "run-script", script)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			obs := observe(t, fmt.Sprintf("127.0.0.1:%d", port))
+			obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
+			stop(t, cmd, dir)
+			waitExit(t, cmd, &stderr)
+			if got := obs.last("pioreactor/u1/e1/add_media/$state"); got != "disconnected" {
+				t.Errorf("add_media $state %q", got)
+			}
+			if got := obs.last("pioreactor/u1/e1/dosing_automation/$state"); got != "disconnected" {
+				t.Errorf("dosing_automation $state %q\n%s", got, &stderr)
+			}
+			if ev := obs.mediaEvents(); len(ev) == 0 || ev[len(ev)-1] >= 0 {
+				t.Errorf("dosing events %v: want an early-stop correction last", ev)
+			}
+			if !strings.Contains(stderr.String(), "started the embedded broker") {
+				t.Errorf("no log line about the embedded broker:\n%s", &stderr)
+			}
+		})
+	}
+}
+
+// A job killed outright is marked lost by its last will, and can start again
+// at once: nothing stale blocks it.
+func TestKilledJobIsLostAndRestartable(t *testing.T) {
+	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	dir, script := home(t, 1)
+	obs := observe(t, broker.Addr())
+	cmd := pio(t, dir, "run-script", script, "--broker", broker.Addr())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
+	cmd.Process.Kill()
+	cmd.Wait()
+	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "lost")
+
+	again := pio(t, dir, "run-script", script, "--broker", broker.Addr())
+	var stderr bytes.Buffer
+	again.Stderr = &stderr
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Process.Kill()
+	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "ready")
+	again.Process.Signal(syscall.SIGTERM)
+	waitExit(t, again, &stderr)
+}
+
+func TestOneAutomationPerUnit(t *testing.T) {
+	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	dir, script := home(t, 1)
+	obs := observe(t, broker.Addr())
+	first := pio(t, dir, "run-script", script, "--broker", broker.Addr())
+	var stderr bytes.Buffer
+	first.Stderr = &stderr
+	first.Start()
+	defer first.Process.Kill()
+	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "ready")
+	out, err := pio(t, dir, "run-script", script, "--broker", broker.Addr()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "dosing_automation job is already running") {
+		t.Errorf("second automation: %v\n%s", err, out)
+	}
+	first.Process.Signal(os.Interrupt)
+	waitExit(t, first, &stderr)
+}
+
+func TestBadInputFailsWithOneClearLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.star")
+	os.WriteFile(bad, []byte("settings = {\"volume\": 1.0}\ndef execute():\n    execute_io_action(media_ml=1.0 waste_ml=1.0)\n"), 0o644)
+	good := "../../scripts/examples/three_pumps.star"
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"simulate", bad}, "pio: bad.star:3:44: got identifier, want ','"},
+		{[]string{"simulate", good, "--volumee", "1"}, `pio: unknown setting "volumee" for three_pumps (settings: duration, volume)`},
+		{[]string{"simulate", good, "--volume", "lots"}, `pio: setting volume: want a number, got "lots"`},
+		{[]string{"simulate", good, "--for", "-1h"}, "pio: --for: want a positive duration"},
+		{[]string{"simulate", filepath.Join(dir, "missing.star")}, "no such file"},
+		{[]string{"run", "add_media", "--ml", "1", "--duration", "1"}, "select exactly one of ml, duration, or continuously"},
+		{[]string{"run", "add_media", "--ml", "-1"}, "ml must not be negative"},
+		{[]string{"kill"}, "name a job"},
+	}
+	for _, tt := range tests {
+		port := freePort(t)
+		h, _ := home(t, port)
+		out, err := pio(t, h, tt.args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("pio %v: %v\n%s\nwant %q", tt.args, err, out, tt.want)
+		}
+	}
+}
+
+func TestSimulateRecordsAndSummarises(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "events.jsonl")
+	out, err := pio(t, t.TempDir(), "simulate", "../../scripts/examples/three_pumps.star", "--for", "2h", "--seed", "3", "--record", rec, "--volume", "0.4").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"doses (execute_io_action calls): 6", "errors: 0", "add_salty_media"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("summary lacks %q:\n%s", w, out)
+		}
+	}
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var first, last struct {
+		T        float64 `json:"t"`
+		Topic    string  `json:"topic"`
+		Payload  string  `json:"payload"`
+		Retained bool    `json:"retained"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.T != 0 || first.Topic == "" {
+		t.Errorf("first line %s (%v)", lines[0], err)
+	}
+	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+	if last.T != 7200 {
+		t.Errorf("last line at t=%v, want 7200", last.T)
+	}
+	if !strings.Contains(string(b), `"topic":"pioreactor/sim/sim/dosing_automation/volume","payload":"0.4","retained":true`) {
+		t.Error("the --volume override is not in the record")
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"run-script", "--help"}, {"simulate", "--help"}, {"run", "add_media", "--help"}, {"kill", "--help"}, {"mqtt", "--help"}, {"version"}} {
+		out, err := pio(t, t.TempDir(), args...).CombinedOutput()
+		if err != nil || len(out) < 10 {
+			t.Errorf("pio %v: %v\n%s", args, err, out)
+		}
+	}
+	out, _ := pio(t, t.TempDir(), "run-script", "--help").CombinedOutput()
+	if !strings.Contains(string(out), "--<setting>") {
+		t.Errorf("run-script help does not explain settings:\n%s", out)
+	}
+}

@@ -1,0 +1,130 @@
+package unit
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+)
+
+// TestEndToEndOnTheEmbeddedBroker runs the three_pumps example through the
+// real embedded broker (mochi) and paho clients, on a virtual clock, and
+// checks what an observer on the broker sees.
+func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
+	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	obs, err := pubsub.Dial(broker.Addr(), pubsub.Options{ClientID: "observer"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Close()
+	var mu sync.Mutex
+	var msgs []pubsub.Message
+	obs.Subscribe("pioreactor/#", 2, func(m pubsub.Message) {
+		mu.Lock()
+		msgs = append(msgs, m)
+		mu.Unlock()
+	})
+	snapshot := func() []pubsub.Message {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]pubsub.Message(nil), msgs...)
+	}
+
+	cfg := config.New()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewVirtual(start)
+	clk.SetLimit(start.Add(time.Hour))
+	reactor, err := NewSimReactor(cfg, clk, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &runtime.Env{
+		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
+		Connect: func(o pubsub.Options) (pubsub.Client, error) {
+			return pubsub.Dial(broker.Addr(), o, 5*time.Second)
+		},
+		FallbackCalibration: SimCalibration(reactor),
+		Liquid:              liquid.NewMemStore(),
+	}
+	mon, err := runtime.StartMonitor(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := StartScript(env, ScriptOptions{Path: "../scripts/examples/three_pumps.star", Overrides: map[string]string{"volume": "0.25"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mon.Close()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var done bool
+		for _, m := range snapshot() {
+			done = done || m.Topic == "pioreactor/u1/$experiment/monitor/$state" && string(m.Payload) == "disconnected"
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the observer never saw the monitor disconnect")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if a.Errors != 0 || a.Doses != 3 {
+		t.Fatalf("errors %d, doses %d; want 0 and 3 (at 2 s, 20 and 40 min)", a.Errors, a.Doses)
+	}
+	sums := map[string]float64{}
+	var started, stopped int
+	var states []string
+	for _, m := range snapshot() {
+		switch {
+		case m.Topic == "pioreactor/u1/e1/dosing_events":
+			var ev struct {
+				V float64 `json:"volume_change"`
+				E string  `json:"event"`
+			}
+			if err := json.Unmarshal(m.Payload, &ev); err != nil {
+				t.Fatalf("dosing event %s: %v", m.Payload, err)
+			}
+			sums[ev.E] += ev.V
+		case m.Topic == "pioreactor/u1/e1/dosing_automation/latest_event":
+			started += strings.Count(string(m.Payload), `"DosingStarted"`)
+			stopped += strings.Count(string(m.Payload), `"DosingStopped"`)
+		case m.Topic == "pioreactor/u1/e1/dosing_automation/$state":
+			states = append(states, string(m.Payload))
+		}
+	}
+	for _, e := range []string{"add_media", "add_alt_media", "add_salty_media"} {
+		if math.Abs(sums[e]-0.75) > 1e-9 {
+			t.Errorf("%s: %v mL on the broker, want 0.75", e, sums[e])
+		}
+	}
+	if math.Abs(sums["remove_waste"]-3*0.75*3) > 1e-9 {
+		t.Errorf("remove_waste: %v mL, want 6.75", sums["remove_waste"])
+	}
+	if started != 3 || stopped != 3 {
+		t.Errorf("DosingStarted %d, DosingStopped %d; want 3 each", started, stopped)
+	}
+	if strings.Join(states, ",") != "init,ready,disconnected" {
+		t.Errorf("$state %v", states)
+	}
+	if st, _ := mon.State("e1"); math.Abs(st.CumMediaML-0.75) > 1e-9 || st.CurrentVolumeML != 14 {
+		t.Errorf("liquid model %+v", st)
+	}
+}
