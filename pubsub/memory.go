@@ -19,6 +19,9 @@ type Memory struct {
 	retained map[string]Message
 	subs     []*memSub
 	seq      int
+	// matches caches, per topic, the subscriptions that match it; any change
+	// of subscriptions clears it.
+	matches map[string][]*memSub
 	// Tap, if set, sees every message published, before delivery.
 	Tap func(clientID string, m Message)
 }
@@ -66,11 +69,17 @@ func (b *Memory) publish(clientID string, m Message) {
 			b.retained[m.Topic] = m
 		}
 	}
-	var targets []*memSub
-	for _, s := range b.subs {
-		if topic.Match(s.filter, m.Topic) {
-			targets = append(targets, s)
+	targets, ok := b.matches[m.Topic]
+	if !ok {
+		for _, s := range b.subs {
+			if topic.Match(s.filter, m.Topic) {
+				targets = append(targets, s)
+			}
 		}
+		if b.matches == nil {
+			b.matches = map[string][]*memSub{}
+		}
+		b.matches[m.Topic] = targets
 	}
 	b.mu.Unlock()
 	if tap != nil {
@@ -117,6 +126,7 @@ func (c *memClient) Subscribe(filter string, qos byte, h Handler) error {
 	b.mu.Lock()
 	b.seq++
 	b.subs = append(b.subs, &memSub{client: c, filter: filter, h: h, seq: b.seq})
+	b.matches = nil
 	var ret []Message
 	for t, m := range b.retained {
 		if topic.Match(filter, t) {
@@ -142,6 +152,7 @@ func (c *memClient) Unsubscribe(filter string) error {
 		}
 	}
 	b.subs = kept
+	b.matches = nil
 	return nil
 }
 
@@ -162,6 +173,7 @@ func (c *memClient) drop() bool {
 		}
 	}
 	b.subs = kept
+	b.matches = nil
 	b.mu.Unlock()
 	return true
 }

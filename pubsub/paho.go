@@ -45,10 +45,13 @@ func Dial(addr string, opts Options, timeout time.Duration) (Client, error) {
 		wasFirst := first
 		first = false
 		c.mu.Unlock()
+		if wasFirst {
+			return // Subscribe makes the first subscriptions itself
+		}
 		for _, s := range subs {
 			pc.Subscribe(s.filter, s.qos, s.cb)
 		}
-		if !wasFirst && opts.OnReconnect != nil {
+		if opts.OnReconnect != nil {
 			go opts.OnReconnect()
 		}
 	})

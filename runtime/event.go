@@ -1,8 +1,8 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/json"
+	"math"
 )
 
 // Event is an automation event, published as the latest_event setting:
@@ -24,15 +24,42 @@ const (
 
 // MarshalJSON implements json.Marshaler.
 func (e Event) MarshalJSON() ([]byte, error) {
-	var msg any
-	if e.Message != "" {
-		msg = e.Message
+	b := make([]byte, 0, 128)
+	b = append(b, `{"event_name":`...)
+	b = appendJSONString(b, e.Name)
+	b = append(b, `,"message":`...)
+	if e.Message == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, e.Message)
 	}
-	return json.Marshal(struct {
-		EventName string `json:"event_name"`
-		Message   any    `json:"message"`
-		Data      any    `json:"data"`
-	}{e.Name, msg, e.Data})
+	b = append(b, `,"data":`...)
+	switch d := e.Data.(type) {
+	case nil:
+		b = append(b, "null"...)
+	case Volumes:
+		b = d.appendJSON(b)
+	default:
+		j, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, j...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Display is the event as upstream logs it: "Name: message" or "Name".
@@ -73,19 +100,25 @@ func (v Volumes) add(key string, ml float64) {
 }
 
 // MarshalJSON implements json.Marshaler.
-func (v Volumes) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
+func (v Volumes) MarshalJSON() ([]byte, error) { return v.appendJSON(nil), nil }
+
+func (v Volumes) appendJSON(b []byte) []byte {
+	b = append(b, '{')
 	for i, d := range v {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		k, _ := json.Marshal(d.Key)
-		b.Write(k)
-		b.WriteByte(':')
-		f, _ := Float(d.ML).MarshalJSON()
-		b.Write(f)
+		b = appendJSONString(b, d.Key)
+		b = append(b, ':')
+		b = appendPyFloat(b, d.ML)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}')
+}
+
+// appendPyFloat appends f as JSON in Python's repr (null if not finite).
+func appendPyFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return append(b, PyFloat(f)...)
 }

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -70,6 +69,26 @@ type DosingEvent struct {
 	SourceOfEvent *string `json:"source_of_event"`
 	Timestamp     string  `json:"timestamp"`
 }
+
+// appendJSON encodes the event as upstream's msgspec does, without reflection.
+func (e DosingEvent) appendJSON(b []byte) []byte {
+	b = append(b, `{"volume_change":`...)
+	b = appendPyFloat(b, float64(e.VolumeChange))
+	b = append(b, `,"event":`...)
+	b = appendJSONString(b, e.Event)
+	b = append(b, `,"source_of_event":`...)
+	if e.SourceOfEvent == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *e.SourceOfEvent)
+	}
+	b = append(b, `,"timestamp":`...)
+	b = appendJSONString(b, e.Timestamp)
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e DosingEvent) MarshalJSON() ([]byte, error) { return e.appendJSON(nil), nil }
 
 func checkVolume(what string, v *float64) error {
 	if v == nil {
@@ -347,8 +366,8 @@ func (p *eventPublisher) send(b []byte) {
 }
 
 func (p *eventPublisher) publish(ml float64) {
-	b, _ := json.Marshal(DosingEvent{VolumeChange: Float(ml), Event: p.event, SourceOfEvent: p.source,
-		Timestamp: StructTimestamp(p.env.Clock.Now())})
+	b := DosingEvent{VolumeChange: Float(ml), Event: p.event, SourceOfEvent: p.source,
+		Timestamp: StructTimestamp(p.env.Clock.Now())}.appendJSON(make([]byte, 0, 128))
 	if p.onEvent != nil {
 		p.onEvent(ml)
 	}

@@ -69,26 +69,29 @@ func Parts(t string) (unit, experiment string, rest []string, ok bool) {
 
 // Match reports whether topic t matches the MQTT filter f ("+" one level,
 // "#" the rest). Topics whose first level starts with "$" do not match
-// wildcards in the first level, as MQTT requires.
+// wildcards in the first level, as MQTT requires. It does not allocate.
 func Match(f, t string) bool {
-	fp := strings.Split(f, "/")
-	tp := strings.Split(t, "/")
-	for i, seg := range fp {
-		if seg == "#" {
-			return !(i == 0 && strings.HasPrefix(t, "$"))
+	first := true
+	for {
+		fseg, frest, fmore := strings.Cut(f, "/")
+		if fseg == "#" {
+			return !(first && strings.HasPrefix(t, "$"))
 		}
-		if i >= len(tp) {
-			return false
-		}
-		if seg == "+" {
-			if i == 0 && strings.HasPrefix(tp[0], "$") {
+		tseg, trest, tmore := strings.Cut(t, "/")
+		switch {
+		case fseg == "+":
+			if first && strings.HasPrefix(tseg, "$") {
 				return false
 			}
-			continue
-		}
-		if seg != tp[i] {
+		case fseg != tseg:
 			return false
 		}
+		if !fmore || !tmore {
+			if fmore && frest == "#" {
+				return true // "a/#" matches "a"
+			}
+			return fmore == tmore
+		}
+		f, t, first = frest, trest, false
 	}
-	return len(fp) == len(tp)
 }

@@ -318,3 +318,19 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("run-script help does not explain settings:\n%s", out)
 	}
 }
+
+// BenchmarkColdStartSimulate starts the pio binary on a trivial script in
+// virtual time and waits for it to exit: process start, config, script
+// compile, job start, the first execute() (at 2 s virtual), and shutdown.
+func BenchmarkColdStartSimulate(b *testing.B) {
+	dir := b.TempDir()
+	script := filepath.Join(dir, "trivial.star")
+	os.WriteFile(script, []byte("settings = {\"duration\": 20.0}\ndef execute():\n    log.info(\"hello\")\n"), 0o644)
+	for b.Loop() {
+		cmd := exec.Command(pioBin, "simulate", script, "--for", "3s", "--quiet")
+		cmd.Env = append(os.Environ(), "PIO_HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
