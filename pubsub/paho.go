@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -81,6 +82,11 @@ type pahoClient struct {
 	closed  bool
 }
 
+// ErrNotConnected is returned while the connection to the broker is down: pio
+// fails fast rather than queueing, so that nothing (a pump's cleanup above
+// all) waits on a broker that is gone. Settings are republished on reconnect.
+var ErrNotConnected = errors.New("mqtt: not connected to the broker")
+
 func (c *pahoClient) wait(what string, tok paho.Token) error {
 	if !tok.WaitTimeout(c.timeout) {
 		return fmt.Errorf("mqtt: %s: no answer from the broker within %v", what, c.timeout)
@@ -97,6 +103,9 @@ func (c *pahoClient) Publish(t string, payload []byte, qos byte, retained bool) 
 	c.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if !c.pc.IsConnectionOpen() {
+		return fmt.Errorf("publish %s: %w", t, ErrNotConnected)
 	}
 	return c.wait("publish "+t, c.pc.Publish(t, qos, retained, payload))
 }
@@ -115,6 +124,9 @@ func (c *pahoClient) Unsubscribe(filter string) error {
 	c.mu.Lock()
 	delete(c.subs, filter)
 	c.mu.Unlock()
+	if !c.pc.IsConnectionOpen() {
+		return nil // the broker forgot the subscription with the connection
+	}
 	return c.wait("unsubscribe "+filter, c.pc.Unsubscribe(filter))
 }
 

@@ -692,10 +692,11 @@ func (a *DosingAutomation) RunPump(ctx context.Context, device string, ml, durat
 	})
 }
 
-// gate waits while the job sleeps (polling every 5 s, as upstream does) and
-// reports whether a pump may run now.
+// gate waits while the job sleeps (polling every 5 s, as upstream does), and
+// while its broker connection is down (no pump starts without a way to stop
+// it), and reports whether a pump may run now.
 func (a *DosingAutomation) gate(ctx context.Context) (bool, error) {
-	for a.State() == Sleeping {
+	for a.State() == Sleeping || !a.Connected() {
 		if err := clock.Sleep(ctx, a.env.Clock, 5*time.Second); err != nil {
 			return false, err
 		}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -403,5 +404,19 @@ func TestSleepingPausesDosingUntilReady(t *testing.T) {
 	}
 	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < time.Minute {
 		t.Errorf("calls %v at %v; want the dose after the job woke at 1 min", p.recorded(), h.clk.Now().Sub(epoch))
+	}
+}
+
+func TestNoPumpStartsWhileTheBrokerIsLost(t *testing.T) {
+	h := newHarness(t)
+	p := &fakeProgram{stubs: returnML("media", "waste")}
+	a := h.start(p)
+	a.connectionLost(errors.New("link down"))
+	h.clk.At(epoch.Add(2*time.Minute), a.republish) // the client reconnected
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < 2*time.Minute {
+		t.Errorf("calls %v at %v; want them after the reconnect at 2 min", p.recorded(), h.clk.Now().Sub(epoch))
 	}
 }

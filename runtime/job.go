@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/topic"
@@ -90,6 +91,8 @@ type Job struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	release   func()
+	// lost is set while the MQTT connection is down.
+	lost atomic.Bool
 }
 
 // NewJob registers a job, connects it to MQTT and publishes $state=init. It
@@ -138,13 +141,18 @@ func (j *Job) Client() pubsub.Client { return j.client }
 // Env is the environment the job runs in.
 func (j *Job) Env() *Env { return j.env }
 
+// Connected reports whether the job's MQTT connection is up.
+func (j *Job) Connected() bool { return !j.lost.Load() }
+
 func (j *Job) connectionLost(err error) {
 	// Safety first: no pump runs without a broker to stop it.
+	j.lost.Store(true)
 	j.env.StopAllPumps()
 	j.env.console().Warn("lost the MQTT connection; stopped all pumps", "job", j.Name, "err", err)
 }
 
 func (j *Job) republish() {
+	j.lost.Store(false)
 	j.mu.Lock()
 	names := append([]string(nil), j.order...)
 	j.mu.Unlock()

@@ -128,3 +128,52 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 		t.Errorf("liquid model %+v", st)
 	}
 }
+
+// TestLostBrokerStopsPumps: a pump running on a unit whose broker goes away
+// stops at once instead of running blind.
+func TestLostBrokerStopsPumps(t *testing.T) {
+	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.New()
+	clk := clock.Real{}
+	reactor, err := NewSimReactor(cfg, clk, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &runtime.Env{
+		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
+		Connect: func(o pubsub.Options) (pubsub.Client, error) {
+			return pubsub.Dial(broker.Addr(), o, 2*time.Second)
+		},
+		FallbackCalibration: SimCalibration(reactor),
+		Liquid:              liquid.NewMemStore(),
+	}
+	done := make(chan float64, 1)
+	go func() {
+		ml, _ := runtime.RunPump(context.Background(), env, "e1", runtime.PumpRequest{Device: "waste", Continuously: true})
+		done <- ml
+	}()
+	// Wait until the pump runs, then take the broker away.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(reactor.DutyTrace()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the pump never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	closedAt := time.Now()
+	broker.Close()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pump kept running after the broker was lost")
+	}
+	tr := reactor.DutyTrace()
+	if last := tr[len(tr)-1]; last.Duty != 0 {
+		t.Errorf("pump duty %v at the end", last.Duty)
+	} else {
+		t.Logf("pump off %v after the broker closed", last.At.Sub(closedAt))
+	}
+}
