@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/piolab/pio/calibration"
@@ -22,6 +24,7 @@ import (
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/script"
+	"github.com/piolab/pio/stdlib"
 )
 
 // Options locate the unit's files and broker.
@@ -237,7 +240,7 @@ type ScriptOptions struct {
 // StartScript loads a script and starts its dosing automation on env. The
 // caller runs it with Run.
 func StartScript(env *runtime.Env, o ScriptOptions) (*runtime.DosingAutomation, error) {
-	s, err := script.LoadFile(o.Path, env.Unit, env.Experiment)
+	s, err := LoadScript(o.Path, env.Unit, env.Experiment)
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +248,17 @@ func StartScript(env *runtime.Env, o ScriptOptions) (*runtime.DosingAutomation, 
 		Program: s, Overrides: o.Overrides,
 		CurrentVolumeML: o.CurrentVolumeML, AltMediaFraction: o.AltMediaFraction, EffluxTubeVolumeML: o.EffluxTubeVolumeML,
 	})
+}
+
+// LoadScript loads a script file, or, when path is a bare name that is not a
+// file (e.g. "silent"), the automation of that name from pio's library.
+func LoadScript(path, unitName, experiment string) (*script.Script, error) {
+	if _, err := os.Stat(path); err != nil && !strings.ContainsAny(path, "/.") {
+		if src, err := fs.ReadFile(stdlib.FS, path+".star"); err == nil {
+			return script.Load(path+".star", src, unitName, experiment)
+		}
+	}
+	return script.LoadFile(path, unitName, experiment)
 }
 
 // RunScript runs a script on the machine until ctx ends or the job stops.
