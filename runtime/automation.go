@@ -740,53 +740,41 @@ func (a *DosingAutomation) executeIOAction(ctx context.Context, wasteML float64,
 func (a *DosingAutomation) leaf(ctx context.Context, wasteML float64, doses []Dose, funcs map[string]PumpFunc, waste PumpFunc, res Volumes) error {
 	projected := a.CurrentVolume()
 	stopAt := a.model.MaxFillML
+	pause := time.Duration(a.pause * float64(time.Second))
 	for _, d := range doses {
 		if projected+d.ML >= stopAt {
 			a.Log.Error("Pausing all pumping since %s + %s mL is beyond safety threshold %s mL.", PyFloat(projected), PyFloat(d.ML), PyFloat(stopAt))
 			a.SetState(Sleeping)
 			return nil
 		}
-		if d.ML <= 0 {
-			continue
-		}
-		ok, err := a.gate(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		moved, err := funcs[d.Key](ctx, d.ML)
+		moved, err := a.gatedPump(ctx, funcs[d.Key], d.ML, pause)
 		res.add(d.Key, moved)
 		projected += moved
 		if err != nil {
 			return err
 		}
-		if err := clock.Sleep(ctx, a.env.Clock, time.Duration(a.pause*float64(time.Second))); err != nil {
-			return err
-		}
 	}
-	for i, ml := range []float64{wasteML, wasteML * a.multiplier} {
-		if ml <= 0 {
-			continue
-		}
-		ok, err := a.gate(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		moved, err := waste(ctx, ml)
-		if i == 0 {
-			res.add("waste_ml", moved) // extra waste is not reported, as upstream
-		}
-		if err != nil {
-			return err
-		}
-		if err := clock.Sleep(ctx, a.env.Clock, 50*time.Millisecond); err != nil {
-			return err
-		}
+	moved, err := a.gatedPump(ctx, waste, wasteML, 50*time.Millisecond)
+	res.add("waste_ml", moved)
+	if err != nil {
+		return err
 	}
-	return nil
+	// Extra waste runs the pump but is not reported, as upstream.
+	_, err = a.gatedPump(ctx, waste, wasteML*a.multiplier, 50*time.Millisecond)
+	return err
+}
+
+// gatedPump runs fn for ml if ml > 0 and the gate lets it, then pauses.
+func (a *DosingAutomation) gatedPump(ctx context.Context, fn PumpFunc, ml float64, pause time.Duration) (float64, error) {
+	if ml <= 0 {
+		return 0, nil
+	}
+	if ok, err := a.gate(ctx); !ok || err != nil {
+		return 0, err
+	}
+	moved, err := fn(ctx, ml)
+	if err != nil {
+		return moved, err
+	}
+	return moved, clock.Sleep(ctx, a.env.Clock, pause)
 }

@@ -92,6 +92,21 @@ func Identity(cfg *config.Config, opts Options) (unitName, experiment string) {
 	return unitName, experiment
 }
 
+// DialBroker connects a command's own client (pio mqtt, pio kill) to the
+// unit's broker: --broker, else [mqtt] in the config.
+func DialBroker(opts Options, clientID string, timeout time.Duration) (pubsub.Client, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	addr := opts.Broker
+	if addr == "" {
+		addr = cfg.BrokerAddr()
+	}
+	return pubsub.Dial(addr, pubsub.Options{ClientID: clientID,
+		Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, timeout)
+}
+
 // Machine is a unit running on this machine.
 type Machine struct {
 	Env     *runtime.Env

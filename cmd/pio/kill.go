@@ -49,16 +49,8 @@ func killCommand() *cli.Command {
 					targets = append(targets, e)
 				}
 			}
-			cfg, err := unit.LoadConfig(opts)
-			if err != nil {
-				return err
-			}
-			addr := opts.Broker
-			if addr == "" {
-				addr = cfg.BrokerAddr()
-			}
-			client, dialErr := pubsub.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("pio-kill-%d", os.Getpid()),
-				Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, 2*time.Second)
+			// Without a broker, stopJob falls back to signals.
+			client, dialErr := unit.DialBroker(opts, fmt.Sprintf("pio-kill-%d", os.Getpid()), 2*time.Second)
 			if dialErr == nil {
 				defer client.Close()
 			}

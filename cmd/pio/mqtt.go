@@ -24,17 +24,7 @@ func mqttCommand() *cli.Command {
 			&cli.StringFlag{Name: "topic", Aliases: []string{"t"}, Value: "pioreactor/#", Usage: "MQTT topic filter"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := unitOptions(c, nil)
-			cfg, err := unit.LoadConfig(opts)
-			if err != nil {
-				return err
-			}
-			addr := opts.Broker
-			if addr == "" {
-				addr = cfg.BrokerAddr()
-			}
-			client, err := pubsub.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("pio-mqtt-%d", os.Getpid()),
-				Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, 3*time.Second)
+			client, err := unit.DialBroker(unitOptions(c, nil), fmt.Sprintf("pio-mqtt-%d", os.Getpid()), 3*time.Second)
 			if err != nil {
 				return fmt.Errorf("%w (is a unit running? `pio run-script` starts an embedded broker)", err)
 			}
