@@ -334,3 +334,38 @@ func BenchmarkColdStartSimulate(b *testing.B) {
 		}
 	}
 }
+
+func TestManualPumpByVolumeAndKill(t *testing.T) {
+	port := freePort(t)
+	dir, _ := home(t, port)
+	// A broker that outlives the pump commands, so the observer sees everything.
+	broker, err := pubsub.StartEmbedded(fmt.Sprintf("127.0.0.1:%d", port), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	obs := observe(t, broker.Addr())
+
+	out, err := pio(t, dir, "run", "add_media", "--ml", "0.25").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "add_media: moved 0.2500 mL") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if ev := obs.mediaEvents(); len(ev) != 1 || ev[0] != 0.25 {
+		t.Errorf("dosing events %v, want [0.25]", ev)
+	}
+
+	cont := pio(t, dir, "run", "remove_waste", "--continuously")
+	var stderr bytes.Buffer
+	cont.Stderr = &stderr
+	if err := cont.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cont.Process.Kill()
+	obs.waitFor(t, "pioreactor/u1/e1/remove_waste/$state", "ready")
+	out, err = pio(t, dir, "kill", "--all").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Killed 1 jobs.") {
+		t.Errorf("pio kill --all: %v\n%s", err, out)
+	}
+	waitExit(t, cont, &stderr)
+	obs.waitFor(t, "pioreactor/u1/e1/remove_waste/$state", "disconnected")
+}

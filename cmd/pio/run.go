@@ -42,6 +42,13 @@ func runCommand() *cli.Command {
 					return err
 				}
 				defer m.Close()
+				// A manual pump is a job of its own on this unit: one at a time,
+				// listed and stoppable by pio kill.
+				release, err := m.Env.Registry.Acquire(name, m.Env.Unit, m.Env.Experiment)
+				if err != nil {
+					return err
+				}
+				defer release()
 				if err := m.EnsureMonitor(); err != nil {
 					return err
 				}
