@@ -22,6 +22,7 @@ import (
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/script"
 	"github.com/piolab/pio/stdlib"
@@ -103,7 +104,7 @@ func DialBroker(opts Options, clientID string, timeout time.Duration) (pubsub.Cl
 	if addr == "" {
 		addr = cfg.BrokerAddr()
 	}
-	return pubsub.Dial(addr, pubsub.Options{ClientID: clientID,
+	return mqttnet.Dial(addr, pubsub.Options{ClientID: clientID,
 		Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, timeout)
 }
 
@@ -112,7 +113,7 @@ type Machine struct {
 	Env     *runtime.Env
 	Reactor *sim.Reactor
 	Monitor *runtime.Monitor
-	broker  *pubsub.Embedded
+	broker  *mqttnet.Embedded
 }
 
 // Open assembles the unit. The board is the simulated reactor, in real time,
@@ -134,11 +135,11 @@ func Open(opts Options) (*Machine, error) {
 	if addr == "" {
 		addr = cfg.BrokerAddr()
 	}
-	if !pubsub.Reachable(addr, 300*time.Millisecond) {
+	if !mqttnet.Reachable(addr, 300*time.Millisecond) {
 		if opts.Broker != "" || opts.NoEmbedded {
 			return nil, fmt.Errorf("no MQTT broker answers at %s", addr)
 		}
-		b, err := pubsub.StartEmbedded(addr, nil)
+		b, err := mqttnet.StartEmbedded(addr, nil)
 		if err != nil {
 			return nil, fmt.Errorf("no MQTT broker answers at %s, and the embedded one could not start there: %w", addr, err)
 		}
@@ -149,7 +150,7 @@ func Open(opts Options) (*Machine, error) {
 	user, pass := cfg.String("mqtt", "username", ""), cfg.String("mqtt", "password", "")
 	connect := func(o pubsub.Options) (pubsub.Client, error) {
 		o.Username, o.Password = user, pass
-		return pubsub.Dial(addr, o, 5*time.Second)
+		return mqttnet.Dial(addr, o, 5*time.Second)
 	}
 
 	clk := clock.Real{}

@@ -13,6 +13,7 @@ import (
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
 )
 
@@ -20,12 +21,12 @@ import (
 // real embedded broker (mochi) and paho clients, on a virtual clock, and
 // checks what an observer on the broker sees.
 func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
-	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer broker.Close()
-	obs, err := pubsub.Dial(broker.Addr(), pubsub.Options{ClientID: "observer"}, 5*time.Second)
+	obs, err := mqttnet.Dial(broker.Addr(), pubsub.Options{ClientID: "observer"}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 	env := &runtime.Env{
 		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
 		Connect: func(o pubsub.Options) (pubsub.Client, error) {
-			return pubsub.Dial(broker.Addr(), o, 5*time.Second)
+			return mqttnet.Dial(broker.Addr(), o, 5*time.Second)
 		},
 		FallbackCalibration: SimCalibration(reactor),
 		Liquid:              liquid.NewMemStore(),
@@ -132,7 +133,7 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 // TestLostBrokerStopsPumps: a pump running on a unit whose broker goes away
 // stops at once instead of running blind.
 func TestLostBrokerStopsPumps(t *testing.T) {
-	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestLostBrokerStopsPumps(t *testing.T) {
 	env := &runtime.Env{
 		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
 		Connect: func(o pubsub.Options) (pubsub.Client, error) {
-			return pubsub.Dial(broker.Addr(), o, 2*time.Second)
+			return mqttnet.Dial(broker.Addr(), o, 2*time.Second)
 		},
 		FallbackCalibration: SimCalibration(reactor),
 		Liquid:              liquid.NewMemStore(),

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -93,6 +96,18 @@ func parseScriptArgs(args []string, known, boolFlags map[string]bool) (parsed, e
 		return p, fmt.Errorf("no script file given")
 	}
 	return p, nil
+}
+
+// stopOnSignal returns a context that ends on Ctrl-C, SIGTERM or SIGHUP, for
+// a clean stop (pumps off, $state disconnected). Once it has ended, signals
+// get their default behaviour back, so a second Ctrl-C ends a stuck process.
+func stopOnSignal() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 func wantsHelp(args []string) bool {

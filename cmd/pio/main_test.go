@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/pubsub/mqttnet"
 )
 
 var pioBin string
@@ -74,7 +75,7 @@ func observe(t *testing.T, addr string) *observer {
 	o := &observer{}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := pubsub.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("obs-%d", time.Now().UnixNano())}, time.Second)
+		c, err := mqttnet.Dial(addr, pubsub.Options{ClientID: fmt.Sprintf("obs-%d", time.Now().UnixNano())}, time.Second)
 		if err == nil {
 			o.client = c
 			break
@@ -194,7 +195,7 @@ func TestStopPathsLeavePumpsOff(t *testing.T) {
 // A job killed outright is marked lost by its last will, and can start again
 // at once: nothing stale blocks it.
 func TestKilledJobIsLostAndRestartable(t *testing.T) {
-	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestKilledJobIsLostAndRestartable(t *testing.T) {
 }
 
 func TestOneAutomationPerUnit(t *testing.T) {
-	broker, err := pubsub.StartEmbedded("127.0.0.1:0", nil)
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func TestManualPumpByVolumeAndKill(t *testing.T) {
 	port := freePort(t)
 	dir, _ := home(t, port)
 	// A broker that outlives the pump commands, so the observer sees everything.
-	broker, err := pubsub.StartEmbedded(fmt.Sprintf("127.0.0.1:%d", port), nil)
+	broker, err := mqttnet.StartEmbedded(fmt.Sprintf("127.0.0.1:%d", port), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

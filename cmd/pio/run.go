@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,7 +48,7 @@ func runCommand() *cli.Command {
 				if err := m.EnsureMonitor(); err != nil {
 					return err
 				}
-				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+				ctx, stop := stopOnSignal()
 				defer stop()
 				moved, err := runtime.RunPump(ctx, m.Env, m.Env.Experiment, req)
 				if err != nil {

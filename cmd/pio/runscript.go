@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,7 +49,7 @@ func runScriptCommand() *cli.Command {
 				return err
 			}
 			defer m.Close()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			ctx, stop := stopOnSignal()
 			defer stop()
 			return m.RunScript(ctx, so)
 		},

@@ -1,4 +1,8 @@
-package pubsub
+// Package mqttnet is MQTT over the network: a paho client that implements
+// pubsub.Client, and the embedded mochi-mqtt broker a lone machine runs when
+// no broker answers. Nothing in runtime, script or builtins imports it; the
+// commands hand the runtime a connection factory built from it.
+package mqttnet
 
 import (
 	"errors"
@@ -7,13 +11,15 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/piolab/pio/pubsub"
 )
 
 // Dial connects to the broker at addr ("host:port") and returns a Client. It
 // fails if the broker does not accept the connection within timeout. Once
 // connected, the client reconnects by itself, resubscribes, and reports drops
 // through Options.OnLost and Options.OnReconnect.
-func Dial(addr string, opts Options, timeout time.Duration) (Client, error) {
+func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Client, error) {
 	c := &pahoClient{subs: map[string]pahoSub{}, timeout: timeout}
 	o := paho.NewClientOptions().
 		AddBroker("tcp://" + addr).
@@ -102,7 +108,7 @@ func (c *pahoClient) Publish(t string, payload []byte, qos byte, retained bool) 
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return pubsub.ErrClosed
 	}
 	if !c.pc.IsConnectionOpen() {
 		return fmt.Errorf("publish %s: %w", t, ErrNotConnected)
@@ -110,9 +116,9 @@ func (c *pahoClient) Publish(t string, payload []byte, qos byte, retained bool) 
 	return c.wait("publish "+t, c.pc.Publish(t, qos, retained, payload))
 }
 
-func (c *pahoClient) Subscribe(filter string, qos byte, h Handler) error {
+func (c *pahoClient) Subscribe(filter string, qos byte, h pubsub.Handler) error {
 	cb := func(_ paho.Client, m paho.Message) {
-		h(Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retained: m.Retained()})
+		h(pubsub.Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retained: m.Retained()})
 	}
 	c.mu.Lock()
 	c.subs[filter] = pahoSub{filter: filter, qos: qos, cb: cb}

@@ -1,10 +1,12 @@
-package pubsub
+package mqttnet
 
 import (
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/piolab/pio/pubsub"
 )
 
 // waitFor polls cond until it holds or a generous deadline passes; it waits
@@ -22,22 +24,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 type collector struct {
 	mu   sync.Mutex
-	msgs []Message
+	msgs []pubsub.Message
 }
 
-func (c *collector) add(m Message) {
+func (c *collector) add(m pubsub.Message) {
 	c.mu.Lock()
 	c.msgs = append(c.msgs, m)
 	c.mu.Unlock()
 }
 
-func (c *collector) all() []Message {
+func (c *collector) all() []pubsub.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Message(nil), c.msgs...)
+	return append([]pubsub.Message(nil), c.msgs...)
 }
 
-func testClients(t *testing.T) (Client, Client, func() Client) {
+func testClients(t *testing.T) (pubsub.Client, pubsub.Client, func() pubsub.Client) {
 	t.Helper()
 	b, err := StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
@@ -45,9 +47,9 @@ func testClients(t *testing.T) (Client, Client, func() Client) {
 	}
 	t.Cleanup(func() { b.Close() })
 	n := 0
-	dial := func() Client {
+	dial := func() pubsub.Client {
 		n++
-		c, err := Dial(b.Addr(), Options{ClientID: fmt.Sprintf("c%d", n)}, 5*time.Second)
+		c, err := Dial(b.Addr(), pubsub.Options{ClientID: fmt.Sprintf("c%d", n)}, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,38 +96,11 @@ func TestEmbeddedBrokerRetainedAndClear(t *testing.T) {
 }
 
 func TestDialFailsClearly(t *testing.T) {
-	_, err := Dial("127.0.0.1:1", Options{ClientID: "x"}, time.Second)
+	_, err := Dial("127.0.0.1:1", pubsub.Options{ClientID: "x"}, time.Second)
 	if err == nil {
 		t.Fatal("dialled a closed port")
 	}
 	if Reachable("127.0.0.1:1", 100*time.Millisecond) {
 		t.Error("Reachable says yes for a closed port")
 	}
-}
-
-func TestMemoryBroker(t *testing.T) {
-	b := NewMemory()
-	var order []string
-	b.Tap = func(id string, m Message) { order = append(order, "tap "+m.Topic) }
-	a := b.Connect(Options{ClientID: "a", Will: &Message{Topic: "w", Payload: []byte("lost"), Retained: true}})
-	c := b.Connect(Options{ClientID: "c"})
-	c.Subscribe("x/#", 0, func(m Message) { order = append(order, "got "+m.Topic) })
-	a.Publish("x/1", []byte("1"), 0, true)
-	if len(order) != 2 || order[1] != "got x/1" {
-		t.Errorf("synchronous delivery: %v", order)
-	}
-	var retained []Message
-	c.Subscribe("x/1", 0, func(m Message) { retained = append(retained, m) })
-	if len(retained) != 1 || !retained[0].Retained {
-		t.Errorf("retained on subscribe: %+v", retained)
-	}
-	Crash(a)
-	if m, ok := b.Retained("w"); !ok || string(m.Payload) != "lost" {
-		t.Error("no will after a crash")
-	}
-	if err := a.Publish("x/2", nil, 0, false); err != ErrClosed {
-		t.Errorf("publish after crash: %v", err)
-	}
-	c.Close()
-	Crash(c) // a clean close leaves no will to fire
 }
