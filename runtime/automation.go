@@ -509,7 +509,7 @@ func (a *DosingAutomation) RunOnce(ctx context.Context) {
 	ev, err := a.prog.Execute(ctx, a)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
-			a.Log.Info("execute() stopped: %v", err)
+			a.Log.Info("execute() interrupted, the job is stopping: %v", err)
 			return
 		}
 		a.mu.Lock()
