@@ -7,6 +7,7 @@ package mqttnet
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -21,9 +22,11 @@ import (
 // through Options.OnLost and Options.OnReconnect.
 func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Client, error) {
 	c := &pahoClient{subs: map[string]pahoSub{}, timeout: timeout}
+	// A random suffix, as upstream adds, so that a restarted job never takes
+	// over its dead predecessor's session (a clean new session instead).
 	o := paho.NewClientOptions().
 		AddBroker("tcp://" + addr).
-		SetClientID(opts.ClientID).
+		SetClientID(fmt.Sprintf("%s-%04x", opts.ClientID, rand.IntN(1<<16))).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(false).
