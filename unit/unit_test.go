@@ -11,11 +11,31 @@ import (
 
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
 )
+
+// networkedUnit is a simulated unit u1 (experiment e1) whose jobs connect to
+// the broker at addr.
+func networkedUnit(t *testing.T, clk clock.Clock, addr string) (*runtime.Env, *sim.Reactor) {
+	t.Helper()
+	cfg := config.New()
+	reactor, err := NewSimReactor(cfg, clk, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &runtime.Env{
+		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
+		Connect: func(o pubsub.Options) (pubsub.Client, error) {
+			return mqttnet.Dial(addr, o, 2*time.Second)
+		},
+		FallbackCalibration: SimCalibration(reactor),
+		Liquid:              liquid.NewMemStore(),
+	}, reactor
+}
 
 // TestEndToEndOnTheEmbeddedBroker runs the three_pumps example through the
 // real embedded broker (mochi) and paho clients, on a virtual clock, and
@@ -44,22 +64,10 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 		return append([]pubsub.Message(nil), msgs...)
 	}
 
-	cfg := config.New()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewVirtual(start)
 	clk.SetLimit(start.Add(time.Hour))
-	reactor, err := NewSimReactor(cfg, clk, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &runtime.Env{
-		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
-		Connect: func(o pubsub.Options) (pubsub.Client, error) {
-			return mqttnet.Dial(broker.Addr(), o, 5*time.Second)
-		},
-		FallbackCalibration: SimCalibration(reactor),
-		Liquid:              liquid.NewMemStore(),
-	}
+	env, _ := networkedUnit(t, clk, broker.Addr())
 	mon, err := runtime.StartMonitor(env)
 	if err != nil {
 		t.Fatal(err)
@@ -137,20 +145,7 @@ func TestLostBrokerStopsPumps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.New()
-	clk := clock.Real{}
-	reactor, err := NewSimReactor(cfg, clk, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &runtime.Env{
-		Unit: "u1", Experiment: "e1", Clock: clk, Board: reactor, Config: cfg, AsyncPublish: true,
-		Connect: func(o pubsub.Options) (pubsub.Client, error) {
-			return mqttnet.Dial(broker.Addr(), o, 2*time.Second)
-		},
-		FallbackCalibration: SimCalibration(reactor),
-		Liquid:              liquid.NewMemStore(),
-	}
+	env, reactor := networkedUnit(t, clock.Real{}, broker.Addr())
 	done := make(chan float64, 1)
 	go func() {
 		ml, _ := runtime.RunPump(context.Background(), env, "e1", runtime.PumpRequest{Device: "waste", Continuously: true})
