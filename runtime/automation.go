@@ -200,8 +200,6 @@ func StartDosingAutomation(env *Env, opts AutomationOptions) (*DosingAutomation,
 		s := Setting{Name: d.Name, Datatype: d.Datatype, Settable: true}
 		if d.Name == "duration" {
 			s.Set = a.setDuration
-		} else {
-			s.Set = a.settingSetter(d.Name, d.Datatype)
 		}
 		if err := job.AddSetting(s, values[d.Name]); err != nil {
 			return fail(err)
@@ -261,12 +259,6 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func (a *DosingAutomation) settingSetter(name, datatype string) func(any) error {
-	return func(v any) error {
-		a.SetValue(name, v)
-		return nil
-	}
-}
 
 // setDuration is the duration setting's /set handler: it reschedules as
 // upstream does (next run = last run + new duration, or now if that passed or
@@ -591,6 +583,7 @@ func checkDoses(wasteML float64, doses []Dose) error {
 		sum += d.ML
 	}
 	if wasteML < sum-1e-9 {
+		//lint:ignore ST1005 upstream's message, which people search for
 		return fmt.Errorf("Not removing enough waste: waste_ml=%s is less than the %s mL added", PyFloat(wasteML), PyFloat(sum))
 	}
 	return nil

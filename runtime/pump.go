@@ -330,15 +330,14 @@ func runContinuously(ctx context.Context, env *Env, experiment string, setDuty f
 // eventPublisher publishes a pump's dosing events, in order, either inline or
 // from a queue (Env.AsyncPublish) so a slow broker cannot hold a pump on.
 type eventPublisher struct {
-	env        *Env
-	client     pubsub.Client
-	topic      string
-	event      string
-	source     *string
-	onEvent    func(float64)
-	queue      chan []byte
-	wg         sync.WaitGroup
-	publishErr error
+	env     *Env
+	client  pubsub.Client
+	topic   string
+	event   string
+	source  *string
+	onEvent func(float64)
+	queue   chan []byte
+	wg      sync.WaitGroup
 }
 
 func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source string, onEvent func(float64)) *eventPublisher {
