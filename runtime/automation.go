@@ -259,7 +259,6 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-
 // setDuration is the duration setting's /set handler: it reschedules as
 // upstream does (next run = last run + new duration, or now if that passed or
 // nothing ran yet).
