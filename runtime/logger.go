@@ -12,8 +12,11 @@ import (
 )
 
 // Logger writes a job's log records to the console and to MQTT on
-// pioreactor/<unit>/<experiment>/logs/<source>/<level>, as upstream does, with
-// the JSON keys message, level, task, source and timestamp.
+// pioreactor/<unit>/<experiment>/logs/<job>/<level>, with upstream's JSON keys
+// message, level, task, source and timestamp. Upstream puts its "source" in
+// that topic segment ("app", or a plugin's name) and its consumers subscribe
+// to logs/+/<level>; pio's jobs are their own source, so each job's log has a
+// topic of its own and upstream's UI and leader still read it.
 type Logger struct {
 	env        *Env
 	client     pubsub.Client
@@ -25,7 +28,7 @@ type Logger struct {
 }
 
 func newLogger(env *Env, client pubsub.Client, experiment, task string) *Logger {
-	return &Logger{env: env, client: client, experiment: experiment, task: task, source: "app"}
+	return &Logger{env: env, client: client, experiment: experiment, task: task, source: task}
 }
 
 func (l *Logger) log(level slog.Level, name, msg string) {

@@ -187,12 +187,12 @@ func TestPrintAndLogReachMQTT(t *testing.T) {
 	u := newUnit(t)
 	var logs []string
 	sub := u.broker.Connect(pubsub.Options{ClientID: "sub"})
-	sub.Subscribe("pioreactor/u1/e1/logs/app/#", 0, func(m pubsub.Message) {
+	sub.Subscribe("pioreactor/u1/e1/logs/#", 0, func(m pubsub.Message) {
 		logs = append(logs, m.Topic+" "+string(m.Payload))
 	})
 	runOnceOK(t, u, "testdata/api/builtins_work.star")
 	joined := strings.Join(logs, "\n")
-	for _, w := range []string{`pioreactor/u1/e1/logs/app/info {"message":"print goes to the log"`, `"message":"all builtins ok","level":"INFO","task":"dosing_automation","source":"app"`} {
+	for _, w := range []string{`pioreactor/u1/e1/logs/dosing_automation/info {"message":"print goes to the log"`, `"message":"all builtins ok","level":"INFO","task":"dosing_automation","source":"dosing_automation"`} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("no log record %s", w)
 		}
