@@ -347,7 +347,10 @@ func (a *DosingAutomation) EffluxTubeVolume() float64 {
 }
 
 func (a *DosingAutomation) onMirror(name string, m pubsub.Message) {
-	if len(m.Payload) == 0 {
+	// The retained value sent at subscription is the past: the mirror was
+	// seeded with the authoritative value, and a stale retained volume must
+	// not put a fresh job to sleep. Live updates arrive non-retained.
+	if len(m.Payload) == 0 || m.Retained {
 		return
 	}
 	v, err := CastPayload(TypeFloat, string(m.Payload))

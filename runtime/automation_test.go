@@ -420,3 +420,13 @@ func TestNoPumpStartsWhileTheBrokerIsLost(t *testing.T) {
 		t.Errorf("calls %v at %v; want them after the reconnect at 2 min", p.recorded(), h.clk.Now().Sub(epoch))
 	}
 }
+
+func TestStaleRetainedVolumeDoesNotStopAFreshJob(t *testing.T) {
+	h := newHarness(t)
+	// A retained volume left at the stop level by an earlier run, and no monitor.
+	h.ctl.Publish("pioreactor/unit1/exp1/bioreactor/current_volume_ml", []byte("36.5"), 2, true)
+	a := h.start(&fakeProgram{}, withVolume(19))
+	if a.State() != Ready || a.CurrentVolume() != 19 {
+		t.Errorf("state %s, volume %v; want ready at the explicit 19 mL", a.State(), a.CurrentVolume())
+	}
+}
