@@ -167,6 +167,9 @@ func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) 
 	if req.ML != nil && *req.ML == 0 || req.Duration != nil && *req.Duration == 0 {
 		return 0, nil // the pump is never energised
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("%s: not started: %w", action, err)
+	}
 	event := req.Event
 	if event == "" {
 		event = action
