@@ -14,8 +14,8 @@ func runScriptCommand() *cli.Command {
 		Usage:     "run a Starlark dosing automation on this unit",
 		ArgsUsage: "FILE.star [--<setting> VALUE]...",
 		Description: "Runs the script's execute() on its schedule as this unit's dosing_automation job,\n" +
-			"FILE may also name an automation of pio's library (e.g. silent).\n" +
 			"until Ctrl-C, SIGTERM, `pio kill dosing_automation`, or $state/set = disconnected.\n" +
+			"FILE may also name an automation of pio's library (e.g. silent).\n" +
 			"Every setting in the script's settings dict can be given as --<setting> VALUE.\n" +
 			"If no MQTT broker answers at the configured address, an embedded one is started there.\n" +
 			"Global flags (--broker, --unit, --experiment, --config, --home) may follow the file.",
