@@ -192,57 +192,63 @@ func TestStopPathsLeavePumpsOff(t *testing.T) {
 	}
 }
 
-// A job killed outright is marked lost by its last will, and can start again
-// at once: nothing stale blocks it.
-func TestKilledJobIsLostAndRestartable(t *testing.T) {
+// externalBroker is a broker that outlives the pio processes of a test, with
+// an observer on it and a home whose script pumps media as soon as it runs.
+type externalBroker struct {
+	addr        string
+	obs         *observer
+	dir, script string
+}
+
+func newExternalBroker(t *testing.T) *externalBroker {
 	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer broker.Close()
+	t.Cleanup(func() { broker.Close() })
 	dir, script := home(t, 1)
-	obs := observe(t, broker.Addr())
-	cmd := pio(t, dir, "run-script", script, "--broker", broker.Addr())
+	return &externalBroker{addr: broker.Addr(), obs: observe(t, broker.Addr()), dir: dir, script: script}
+}
+
+// runScript starts pio run-script against the broker and waits until the
+// automation is ready.
+func (b *externalBroker) runScript(t *testing.T) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := pio(t, b.dir, "run-script", b.script, "--broker", b.addr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
+	t.Cleanup(func() { cmd.Process.Kill() })
+	b.obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "ready")
+	return cmd, &stderr
+}
+
+// A job killed outright is marked lost by its last will, and can start again
+// at once: nothing stale blocks it.
+func TestKilledJobIsLostAndRestartable(t *testing.T) {
+	b := newExternalBroker(t)
+	cmd, _ := b.runScript(t)
+	b.obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
 	cmd.Process.Kill()
 	cmd.Wait()
-	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "lost")
+	b.obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "lost")
 
-	again := pio(t, dir, "run-script", script, "--broker", broker.Addr())
-	var stderr bytes.Buffer
-	again.Stderr = &stderr
-	if err := again.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer again.Process.Kill()
-	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "ready")
+	again, stderr := b.runScript(t)
 	again.Process.Signal(syscall.SIGTERM)
-	waitExit(t, again, &stderr)
+	waitExit(t, again, stderr)
 }
 
 func TestOneAutomationPerUnit(t *testing.T) {
-	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Close()
-	dir, script := home(t, 1)
-	obs := observe(t, broker.Addr())
-	first := pio(t, dir, "run-script", script, "--broker", broker.Addr())
-	var stderr bytes.Buffer
-	first.Stderr = &stderr
-	first.Start()
-	defer first.Process.Kill()
-	obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "ready")
-	out, err := pio(t, dir, "run-script", script, "--broker", broker.Addr()).CombinedOutput()
+	b := newExternalBroker(t)
+	first, stderr := b.runScript(t)
+	out, err := pio(t, b.dir, "run-script", b.script, "--broker", b.addr).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "dosing_automation job is already running") {
 		t.Errorf("second automation: %v\n%s", err, out)
 	}
 	first.Process.Signal(os.Interrupt)
-	waitExit(t, first, &stderr)
+	waitExit(t, first, stderr)
 }
 
 func TestBadInputFailsWithOneClearLine(t *testing.T) {
