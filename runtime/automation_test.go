@@ -430,3 +430,54 @@ func TestStaleRetainedVolumeDoesNotStopAFreshJob(t *testing.T) {
 		t.Errorf("state %s, volume %v; want ready at the explicit 19 mL", a.State(), a.CurrentVolume())
 	}
 }
+
+func TestFromZeroVolumeDosesAccumulate(t *testing.T) {
+	h := newHarness(t)
+	mon, err := StartMonitor(h.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := h.start(&fakeProgram{}, withVolume(0))
+	for run, want := range []float64{0.5, 1.0} {
+		if _, err := a.ExecuteIOAction(context.Background(), 0.5, []Dose{{"media_ml", 0.5}}); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := mon.State("exp1")
+		// The waste cannot lower the volume: it is below the efflux tube.
+		if st.CumMediaML != want || st.CurrentVolumeML != want || a.CurrentVolume() != want {
+			t.Errorf("run %d: cumulative %v, volume %v (mirror %v); want %v", run+1, st.CumMediaML, st.CurrentVolumeML, a.CurrentVolume(), want)
+		}
+	}
+}
+
+func TestSettingsHistoryMessage(t *testing.T) {
+	h := newHarness(t)
+	h.start(&fakeProgram{name: "chemo", settings: []SettingDecl{{Name: "duration", Datatype: TypeFloat, Default: 20.0}, {Name: "volume", Datatype: TypeFloat, Default: 0.5}}})
+	h.clk.Advance(time.Minute)
+	h.set("pioreactor/unit1/exp1/dosing_automation/volume/set", "0.75")
+	msgs := h.payloads("pioreactor/unit1/exp1/dosing_automation/dosing_automation_settings")
+	if len(msgs) != 2 {
+		t.Fatalf("%d settings messages, want 2 (start, change)", len(msgs))
+	}
+	var rec struct {
+		Unit       string  `json:"pioreactor_unit"`
+		Experiment string  `json:"experiment"`
+		StartedAt  string  `json:"started_at"`
+		EndedAt    *string `json:"ended_at"`
+		Name       string  `json:"automation_name"`
+		Settings   []byte  `json:"settings"` // base64 in JSON, as upstream's bytes field
+	}
+	if err := json.Unmarshal([]byte(msgs[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Unit != "unit1" || rec.Experiment != "exp1" || rec.Name != "chemo" || rec.StartedAt != "2026-01-01T00:00:00Z" || rec.EndedAt == nil || *rec.EndedAt != "2026-01-01T00:01:00Z" {
+		t.Errorf("record %+v", rec)
+	}
+	var settings map[string]any
+	if err := json.Unmarshal(rec.Settings, &settings); err != nil {
+		t.Fatal(err)
+	}
+	if settings["volume"] != 0.75 || settings["duration"] != 20.0 || settings["state"] != "ready" {
+		t.Errorf("settings %v", settings)
+	}
+}
