@@ -83,8 +83,27 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// runOnce runs a script's execute() once and returns the error it logged.
-func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*runtime.DosingAutomation, []string) {
+// started is a script running as the unit's dosing automation, with the
+// log records it has written ("LEVEL: message").
+type started struct {
+	a    *runtime.DosingAutomation
+	logs []string
+}
+
+func (s *started) errors() []string {
+	var out []string
+	for _, l := range s.logs {
+		if m, ok := strings.CutPrefix(l, "ERROR: "); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// start loads a script and starts its automation on u, recording its logs
+// and its last non-empty latest_event.
+func start(t *testing.T, u *unit, path string, overrides map[string]string) *started {
+	t.Helper()
 	s, err := LoadFile(path, "u1", "e1")
 	if err != nil {
 		t.Fatal(err)
@@ -93,22 +112,31 @@ func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errs []string
-	a.Log.OnRecord = func(level, msg string) {
-		if level == "ERROR" {
-			errs = append(errs, msg)
-		}
-	}
+	st := &started{a: a}
+	a.Log.OnRecord = func(level, msg string) { st.logs = append(st.logs, level+": "+msg) }
 	u.broker.Tap = func(_ string, m pubsub.Message) {
 		if m.Topic == "pioreactor/u1/e1/dosing_automation/latest_event" && len(m.Payload) > 0 {
 			u.lastEvent = string(m.Payload)
 		}
 	}
-	u.clk.SetLimit(epoch.Add(3 * time.Hour))
-	if err := a.Run(context.Background()); err != nil {
+	return st
+}
+
+// run runs the automation until the virtual clock reaches limit.
+func (s *started) run(t *testing.T, u *unit, limit time.Duration) {
+	t.Helper()
+	u.clk.SetLimit(epoch.Add(limit))
+	if err := s.a.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return a, errs
+}
+
+// runOnce runs a script (execute() once if it has no duration) and returns
+// the errors it logged.
+func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*runtime.DosingAutomation, []string) {
+	st := start(t, u, path, overrides)
+	st.run(t, u, 3*time.Hour)
+	return st.a, st.errors()
 }
 
 func TestRunErrorsCarryPositions(t *testing.T) {
@@ -158,26 +186,14 @@ func TestAPIScripts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			u := newUnit(t)
-			var info []string
-			s, err := LoadFile(filepath.Join("testdata/api", tt.file), "u1", "e1")
-			if err != nil {
-				t.Fatal(err)
+			st := start(t, u, filepath.Join("testdata/api", tt.file), tt.overrides)
+			st.run(t, u, time.Hour)
+			passed := false
+			for _, l := range st.logs {
+				passed = passed || strings.HasPrefix(l, "INFO: Pass")
 			}
-			a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: tt.overrides})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var passed bool
-			a.Log.OnRecord = func(level, msg string) {
-				info = append(info, level+": "+msg)
-				if strings.HasPrefix(msg, "Pass") {
-					passed = true
-				}
-			}
-			u.clk.SetLimit(epoch.Add(time.Hour))
-			a.Run(context.Background())
-			if a.Errors != 0 || !passed {
-				t.Errorf("errors %d, passed %v; log:\n%s", a.Errors, passed, strings.Join(info, "\n"))
+			if st.a.Errors != 0 || !passed {
+				t.Errorf("errors %d, passed %v; log:\n%s", st.a.Errors, passed, strings.Join(st.logs, "\n"))
 			}
 		})
 	}
@@ -236,31 +252,18 @@ func TestSettingOverridesAreChecked(t *testing.T) {
 
 func TestSetOverMQTTReachesTheScript(t *testing.T) {
 	u := newUnit(t)
-	s, err := LoadFile("testdata/api/settings_and_store.star", "u1", "e1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs []string
-	a.Log.OnRecord = func(level, msg string) {
-		if level == "ERROR" {
-			errs = append(errs, msg)
-		}
-	}
+	st := start(t, u, "testdata/api/settings_and_store.star", nil)
 	ctl := u.broker.Connect(pubsub.Options{ClientID: "ctl"})
 	// The first run sees volume 0.5 and fails; after the /set, runs pass.
 	u.clk.At(epoch.Add(5*time.Minute), func() {
 		ctl.Publish("pioreactor/u1/e1/dosing_automation/volume/set", []byte("0.75"), 1, false)
 	})
-	u.clk.SetLimit(epoch.Add(35 * time.Minute))
-	a.Run(context.Background())
+	st.run(t, u, 35*time.Minute)
+	errs := st.errors()
 	if len(errs) != 1 || !strings.Contains(errs[0], "volume override not seen: 0.5") {
 		t.Errorf("errors %q, want one failure before the /set", errs)
 	}
-	if a.Errors != 1 {
-		t.Errorf("errors %d", a.Errors)
+	if st.a.Errors != 1 {
+		t.Errorf("errors %d", st.a.Errors)
 	}
 }
