@@ -24,10 +24,16 @@ type Monitor struct {
 	*Job
 	model config.Model
 
-	mu     sync.Mutex
-	states map[string]liquid.State
-	// Applied counts applied dosing events, Dropped refused ones.
-	Applied, Dropped int
+	mu               sync.Mutex
+	states           map[string]liquid.State
+	applied, dropped int
+}
+
+// Counts returns how many dosing events were applied and how many refused.
+func (m *Monitor) Counts() (applied, dropped int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.applied, m.dropped
 }
 
 // StartMonitor starts the monitor job.
@@ -151,7 +157,7 @@ func (m *Monitor) onDosingEvent(msg pubsub.Message) {
 		m.drop("%s: dosing event dropped: %v", msg.Topic, err)
 		return
 	}
-	m.Applied++
+	m.applied++
 	m.mu.Unlock()
 	m.publish(exp, st, liquid.AltMediaFraction, liquid.CurrentVolume,
 		liquid.CumulativeMedia, liquid.CumulativeAltMedia, liquid.CumulativeWaste)
@@ -159,7 +165,7 @@ func (m *Monitor) onDosingEvent(msg pubsub.Message) {
 
 func (m *Monitor) drop(format string, a ...any) {
 	m.mu.Lock()
-	m.Dropped++
+	m.dropped++
 	m.mu.Unlock()
 	m.Log.Warning(format, a...)
 }
