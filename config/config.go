@@ -13,7 +13,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -195,16 +194,6 @@ func (c *Config) Section(name string) map[string]string {
 	for k, v := range c.sections[name] {
 		out[k] = v
 	}
-	return out
-}
-
-// Sections lists section names, sorted.
-func (c *Config) Sections() []string {
-	out := make([]string, 0, len(c.sections))
-	for s := range c.sections {
-		out = append(out, s)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -47,18 +47,6 @@ func (b *Memory) Retained(t string) (Message, bool) {
 	return m, ok
 }
 
-// RetainedTopics lists the topics holding a retained message, sorted.
-func (b *Memory) RetainedTopics() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.retained))
-	for t := range b.retained {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (b *Memory) publish(clientID string, m Message) {
 	b.mu.Lock()
 	tap := b.Tap

@@ -309,9 +309,6 @@ func (a *DosingAutomation) Setting(name string) (any, bool) {
 	return a.Job.values[name], true
 }
 
-// Model returns the bioreactor model.
-func (a *DosingAutomation) Model() config.Model { return a.model }
-
 func (a *DosingAutomation) setMirror(name string, v float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,7 +190,7 @@ func TestPumpNeedsCalibrationOnRealHardware(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want a CalibrationError", err)
 	}
-	if want := "pio calibrations set --device media_pump"; !contains(err.Error(), want) {
+	if want := "pio calibrations set --device media_pump"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name the fixing command %q", err, want)
 	}
 	// By duration it runs, on upstream's placeholder calibration.
@@ -216,17 +217,4 @@ func TestPumpBusyChannel(t *testing.T) {
 	if _, err := h.pump(context.Background(), PumpRequest{ML: ptr(1)}); err == nil {
 		t.Error("a pump ran on a channel that is in use")
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || len(s) >= len(sub) && (indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

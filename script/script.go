@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -172,18 +171,6 @@ func (s *Script) Name() string { return s.name }
 
 // Settings implements runtime.Program.
 func (s *Script) Settings() []runtime.SettingDecl { return s.settings }
-
-// PumpFuncNames lists the script's add_<name>_to_bioreactor names (and waste).
-func (s *Script) PumpFuncNames() []string {
-	var out []string
-	for name := range s.globals {
-		if isPumpFuncName(name) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 func (s *Script) newThread(ctx context.Context, a *runtime.DosingAutomation, deadline time.Time) *starlark.Thread {
 	h := &host{a: a, deadline: deadline}
