@@ -67,6 +67,8 @@ type observer struct {
 	client pubsub.Client
 	mu     sync.Mutex
 	msgs   []pubsub.Message
+	// seen is how many messages waitFor has consumed.
+	seen int
 }
 
 // observe connects to the broker at addr (retrying while it starts) and
@@ -106,10 +108,23 @@ func (o *observer) last(topic string) string {
 	return v
 }
 
+// waitFor waits until topic carries payload in a message newer than the one
+// the previous waitFor matched. It looks for the message rather than the last
+// value because a broker may deliver the retained snapshot sent at
+// subscription after a live message that overtook it.
 func (o *observer) waitFor(t *testing.T, topic, payload string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for o.last(topic) != payload {
+	for {
+		o.mu.Lock()
+		for i := o.seen; i < len(o.msgs); i++ {
+			if o.msgs[i].Topic == topic && string(o.msgs[i].Payload) == payload {
+				o.seen = i + 1
+				o.mu.Unlock()
+				return
+			}
+		}
+		o.mu.Unlock()
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never became %q (last %q)", topic, payload, o.last(topic))
 		}
