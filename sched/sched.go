@@ -1,0 +1,145 @@
+// Package sched runs the jobs of a unit. Every job, and every goroutine that
+// works for one, is an actor started with Scheduler.Go; actors block only
+// through the scheduler: on its clock (SleepUntil), on a Signal, or on an
+// Inbox. Two schedulers share the interface:
+//
+//   - Real runs actors as ordinary goroutines on the wall clock: a unit on a
+//     Raspberry Pi, or the simulated reactor in real time.
+//   - Virtual runs them one at a time on a virtual clock: exactly one actor
+//     holds the baton, and it hands it on only when it blocks. The clock
+//     advances only when every actor is blocked, and then wakes the earliest
+//     waiter (time, then a stable sequence). Which actor runs next is decided
+//     by that order alone, never by the Go runtime, so a simulation is
+//     reproducible byte for byte for a seed, whatever GOMAXPROCS is.
+//
+// The same job code runs on both; it never calls time.Sleep, time.Now or
+// starts a bare goroutine.
+package sched
+
+import (
+	"context"
+	"sync"
+
+	"github.com/piolab/pio/clock"
+)
+
+// Scheduler runs actors on a clock.
+type Scheduler interface {
+	clock.Clock
+	// Go starts fn as an actor. Under Virtual it first runs when the actor
+	// that called Go blocks.
+	Go(name string, fn func())
+	// NewSignal returns a wake-up flag for one waiting actor.
+	NewSignal() Signal
+}
+
+// Signal wakes one actor: Notify sets it (from anywhere, never blocking), Wait
+// blocks until it is set (and clears it) or ctx ends.
+type Signal interface {
+	Notify()
+	Wait(ctx context.Context) error
+}
+
+// ErrEndOfTime is returned by a Virtual scheduler's waits that would pass its
+// limit: the simulated run is over.
+var ErrEndOfTime = clock.ErrEndOfTime
+
+// Inbox is an unbounded FIFO with one consumer: handlers Put what they
+// receive and return at once; the owning actor Gets it in order.
+type Inbox[T any] struct {
+	sig  Signal
+	mu   sync.Mutex
+	q    []T
+	head int
+}
+
+// NewInbox returns an empty inbox whose consumer runs on s.
+func NewInbox[T any](s Scheduler) *Inbox[T] { return &Inbox[T]{sig: s.NewSignal()} }
+
+// Put appends v. It never blocks.
+func (b *Inbox[T]) Put(v T) {
+	b.mu.Lock()
+	b.q = append(b.q, v)
+	b.mu.Unlock()
+	b.sig.Notify()
+}
+
+// Get returns the oldest item, waiting for one until ctx ends.
+func (b *Inbox[T]) Get(ctx context.Context) (T, error) {
+	for {
+		if v, ok := b.TryGet(); ok {
+			return v, nil
+		}
+		if err := b.sig.Wait(ctx); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+}
+
+// TryGet returns the oldest item if there is one.
+func (b *Inbox[T]) TryGet() (T, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var zero T
+	if b.head == len(b.q) {
+		return zero, false
+	}
+	v := b.q[b.head]
+	b.q[b.head] = zero
+	b.head++
+	if b.head == len(b.q) {
+		b.q, b.head = b.q[:0], 0
+	}
+	return v, true
+}
+
+// Len is the number of items waiting.
+func (b *Inbox[T]) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.q) - b.head
+}
+
+// Real runs actors as goroutines on a real clock.
+type Real struct {
+	clock.Clock
+	wg sync.WaitGroup
+}
+
+// NewReal returns a scheduler on c (normally clock.Real).
+func NewReal(c clock.Clock) *Real { return &Real{Clock: c} }
+
+// Go implements Scheduler.
+func (r *Real) Go(_ string, fn func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn()
+	}()
+}
+
+// Wait blocks until every actor started with Go has returned.
+func (r *Real) Wait() { r.wg.Wait() }
+
+// NewSignal implements Scheduler.
+func (r *Real) NewSignal() Signal { return realSignal(make(chan struct{}, 1)) }
+
+type realSignal chan struct{}
+
+func (s realSignal) Notify() {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+func (s realSignal) Wait(ctx context.Context) error {
+	select {
+	case <-s:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
