@@ -142,4 +142,3 @@ func (s realSignal) Wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
