@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/piolab/pio/payload"
 	"sort"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ type Program interface {
 	Name() string
 	Settings() []SettingDecl
 	// Execute runs one execute(). The returned event may be nil.
-	Execute(ctx context.Context, a *DosingAutomation) (*Event, error)
+	Execute(ctx context.Context, a *DosingAutomation) (*payload.Event, error)
 	// PumpFunc returns the script's add_<name>_to_bioreactor (name "waste":
 	// remove_waste_from_bioreactor), if it defines one.
 	PumpFunc(a *DosingAutomation, name string) (PumpFunc, bool)
@@ -164,7 +165,7 @@ func StartDosingAutomation(env *Env, opts AutomationOptions) (*DosingAutomation,
 			}
 			return nil, fmt.Errorf("unknown setting %q for %s (settings: %s)", k, name, strings.Join(names, ", "))
 		}
-		v, err := CastPayload(d.Datatype, opts.Overrides[k])
+		v, err := payload.CastPayload(d.Datatype, opts.Overrides[k])
 		if err != nil {
 			return nil, fmt.Errorf("setting %s: %v", k, err)
 		}
@@ -189,7 +190,7 @@ func StartDosingAutomation(env *Env, opts AutomationOptions) (*DosingAutomation,
 	a.Job = job
 	fail := func(err error) (*DosingAutomation, error) { job.Close(); return nil, err }
 	a.settingsSince = env.Clock.Now()
-	if err := job.AddSetting(Setting{Name: "automation_name", Datatype: TypeString}, name); err != nil {
+	if err := job.AddSetting(Setting{Name: "automation_name", Datatype: payload.TypeString}, name); err != nil {
 		return fail(err)
 	}
 	if err := job.AddSetting(Setting{Name: "latest_event", Datatype: "AutomationEvent"}, nil); err != nil {
@@ -233,7 +234,7 @@ func StartDosingAutomation(env *Env, opts AutomationOptions) (*DosingAutomation,
 			return fail(err)
 		}
 		a.setMirror(s.name, v)
-		_ = job.Client().Publish(topic.Set(env.Unit, env.Experiment, "bioreactor", s.name), []byte(PyFloat(v)), 2, false)
+		_ = job.Client().Publish(topic.Set(env.Unit, env.Experiment, "bioreactor", s.name), []byte(payload.PyFloat(v)), 2, false)
 	}
 	for _, n := range []string{liquid.EffluxTubeVolume, liquid.CurrentVolume, liquid.AltMediaFraction} {
 		n := n
@@ -289,7 +290,7 @@ func (a *DosingAutomation) publishSettingsHistory() {
 	a.mu.Unlock()
 	msg, _ := json.Marshal(map[string]any{
 		"pioreactor_unit": a.env.Unit, "experiment": a.Experiment,
-		"started_at": StructTimestamp(since), "ended_at": StructTimestamp(now),
+		"started_at": payload.StructTimestamp(since), "ended_at": payload.StructTimestamp(now),
 		"automation_name": a.prog.Name(),
 		"settings":        base64.StdEncoding.EncodeToString(settings),
 	})
@@ -350,7 +351,7 @@ func (a *DosingAutomation) onMirror(name string, m pubsub.Message) {
 	if len(m.Payload) == 0 || m.Retained {
 		return
 	}
-	v, err := CastPayload(TypeFloat, string(m.Payload))
+	v, err := payload.CastPayload(payload.TypeFloat, string(m.Payload))
 	if err != nil {
 		a.Log.Warning("%s: %v", m.Topic, err)
 		return
@@ -362,7 +363,7 @@ func (a *DosingAutomation) onMirror(name string, m pubsub.Message) {
 	}
 	switch {
 	case f >= a.model.MaxFillML:
-		a.Log.Error("Pausing all pumping since the vial is calculated to have a volume of %s mL, at or above the safety threshold of %s mL.", PyFloat(f), PyFloat(a.model.MaxFillML))
+		a.Log.Error("Pausing all pumping since the vial is calculated to have a volume of %s mL, at or above the safety threshold of %s mL.", payload.PyFloat(f), payload.PyFloat(a.model.MaxFillML))
 		a.SetState(Sleeping)
 	case f >= a.model.WarnML():
 		now := a.env.Clock.Now()
@@ -373,7 +374,7 @@ func (a *DosingAutomation) onMirror(name string, m pubsub.Message) {
 		}
 		a.mu.Unlock()
 		if warn {
-			a.Log.Warning("Vial is calculated to have a volume of %s mL. Is this expected?", PyFloat(f))
+			a.Log.Warning("Vial is calculated to have a volume of %s mL. Is this expected?", payload.PyFloat(f))
 		}
 	}
 }
@@ -507,7 +508,7 @@ func (a *DosingAutomation) RunOnce(ctx context.Context) {
 		a.Errors++
 		a.mu.Unlock()
 		a.Log.Error("%v", err)
-		a.SetValue("latest_event", Event{Name: EventErrorOccurred, Message: err.Error()})
+		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
 		return
 	}
 	if ev != nil {
@@ -522,9 +523,9 @@ func (a *DosingAutomation) ExecDeadline(start time.Time) time.Time { return star
 // ExecuteIOAction is execute_io_action(waste_ml, **doses): it publishes
 // DosingStarted, doses, publishes DosingStopped and returns the volumes moved.
 // resolve finds the pump function for a dose name (media, salty_media, ...).
-func (a *DosingAutomation) ExecuteIOAction(ctx context.Context, wasteML float64, doses []Dose) (Volumes, error) {
-	data := append(Volumes{{"waste_ml", wasteML}}, doses...)
-	a.SetValue("latest_event", Event{Name: EventDosingStarted, Data: data})
+func (a *DosingAutomation) ExecuteIOAction(ctx context.Context, wasteML float64, doses []payload.Dose) (payload.Volumes, error) {
+	data := append(payload.Volumes{{Key: "waste_ml", ML: wasteML}}, doses...)
+	a.SetValue("latest_event", payload.Event{Name: payload.EventDosingStarted, Data: data})
 	if err := checkDoses(wasteML, doses); err != nil {
 		return nil, err
 	}
@@ -554,17 +555,17 @@ func (a *DosingAutomation) ExecuteIOAction(ctx context.Context, wasteML float64,
 	a.mu.Lock()
 	a.Doses++
 	a.mu.Unlock()
-	a.SetValue("latest_event", Event{Name: EventDosingStopped, Data: res})
+	a.SetValue("latest_event", payload.Event{Name: payload.EventDosingStopped, Data: res})
 	return res, nil
 }
 
-func checkDoses(wasteML float64, doses []Dose) error {
+func checkDoses(wasteML float64, doses []payload.Dose) error {
 	check := func(key string, v float64) error {
 		if v != v || v > 1e300 || v < -1e300 {
 			return fmt.Errorf("%s must be a finite number of mL, got %v", key, v)
 		}
 		if v < 0 {
-			return fmt.Errorf("%s must not be negative, got %s", key, PyFloat(v))
+			return fmt.Errorf("%s must not be negative, got %s", key, payload.PyFloat(v))
 		}
 		return nil
 	}
@@ -583,7 +584,7 @@ func checkDoses(wasteML float64, doses []Dose) error {
 	}
 	if wasteML < sum-1e-9 {
 		//lint:ignore ST1005 upstream's message, which people search for
-		return fmt.Errorf("Not removing enough waste: waste_ml=%s is less than the %s mL added", PyFloat(wasteML), PyFloat(sum))
+		return fmt.Errorf("Not removing enough waste: waste_ml=%s is less than the %s mL added", payload.PyFloat(wasteML), payload.PyFloat(sum))
 	}
 	return nil
 }
@@ -637,7 +638,7 @@ func (a *DosingAutomation) accounted(event string, fn PumpFunc) PumpFunc {
 			pub.publish(rest)
 			pub.close()
 		case rest < -1e-9:
-			a.Log.Warning("%s: the pump function returned %s mL but its pumps reported %s mL; keeping the pumps' figure", event, PyFloat(moved), PyFloat(s.reported))
+			a.Log.Warning("%s: the pump function returned %s mL but its pumps reported %s mL; keeping the pumps' figure", event, payload.PyFloat(moved), payload.PyFloat(s.reported))
 		}
 		return moved, nil
 	}
@@ -699,22 +700,22 @@ func (a *DosingAutomation) gate(ctx context.Context) (bool, error) {
 	return a.State() == Ready && !stop, nil
 }
 
-func (a *DosingAutomation) executeIOAction(ctx context.Context, wasteML float64, doses []Dose, funcs map[string]PumpFunc, waste PumpFunc) (Volumes, error) {
-	res := Volumes{{"waste_ml", 0}}
+func (a *DosingAutomation) executeIOAction(ctx context.Context, wasteML float64, doses []payload.Dose, funcs map[string]PumpFunc, waste PumpFunc) (payload.Volumes, error) {
+	res := payload.Volumes{{Key: "waste_ml", ML: 0}}
 	sum := 0.0
 	for _, d := range doses {
-		res = append(res, Dose{d.Key, 0})
+		res = append(res, payload.Dose{Key: d.Key, ML: 0})
 		sum += d.ML
 	}
 	if sum > a.maxSubdose {
-		half := make([]Dose, len(doses))
+		half := make([]payload.Dose, len(doses))
 		for i, d := range doses {
-			half[i] = Dose{d.Key, d.ML / 2}
+			half[i] = payload.Dose{Key: d.Key, ML: d.ML / 2}
 		}
 		for range 2 {
 			r, err := a.executeIOAction(ctx, wasteML/2, half, funcs, waste)
 			for _, d := range r {
-				res.add(d.Key, d.ML)
+				res.Add(d.Key, d.ML)
 			}
 			if err != nil {
 				return res, err
@@ -724,30 +725,30 @@ func (a *DosingAutomation) executeIOAction(ctx context.Context, wasteML float64,
 		return res, err
 	}
 	if got := res.Get("waste_ml"); got < wasteML {
-		a.Log.Warning("Waste was under-removed. Expected to remove %s ml, only removed %s ml.", PyFloat(wasteML), PyFloat(got))
+		a.Log.Warning("Waste was under-removed. Expected to remove %s ml, only removed %s ml.", payload.PyFloat(wasteML), payload.PyFloat(got))
 	}
 	return res, nil
 }
 
-func (a *DosingAutomation) leaf(ctx context.Context, wasteML float64, doses []Dose, funcs map[string]PumpFunc, waste PumpFunc, res Volumes) error {
+func (a *DosingAutomation) leaf(ctx context.Context, wasteML float64, doses []payload.Dose, funcs map[string]PumpFunc, waste PumpFunc, res payload.Volumes) error {
 	projected := a.CurrentVolume()
 	stopAt := a.model.MaxFillML
 	pause := time.Duration(a.pause * float64(time.Second))
 	for _, d := range doses {
 		if projected+d.ML >= stopAt {
-			a.Log.Error("Pausing all pumping since %s + %s mL is beyond safety threshold %s mL.", PyFloat(projected), PyFloat(d.ML), PyFloat(stopAt))
+			a.Log.Error("Pausing all pumping since %s + %s mL is beyond safety threshold %s mL.", payload.PyFloat(projected), payload.PyFloat(d.ML), payload.PyFloat(stopAt))
 			a.SetState(Sleeping)
 			return nil
 		}
 		moved, err := a.gatedPump(ctx, funcs[d.Key], d.ML, pause)
-		res.add(d.Key, moved)
+		res.Add(d.Key, moved)
 		projected += moved
 		if err != nil {
 			return err
 		}
 	}
 	moved, err := a.gatedPump(ctx, waste, wasteML, 50*time.Millisecond)
-	res.add("waste_ml", moved)
+	res.Add("waste_ml", moved)
 	if err != nil {
 		return err
 	}

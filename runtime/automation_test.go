@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/piolab/pio/payload"
 	"math"
 	"strings"
 	"testing"
@@ -22,8 +23,8 @@ func callsEqual(got, want []call) bool {
 	return true
 }
 
-func latestEvents(h *harness) []Event {
-	var out []Event
+func latestEvents(h *harness) []payload.Event {
+	var out []payload.Event
 	for _, p := range h.payloads("pioreactor/unit1/exp1/dosing_automation/latest_event") {
 		if p == "" {
 			continue
@@ -36,7 +37,7 @@ func latestEvents(h *harness) []Event {
 		if err := json.Unmarshal([]byte(p), &e); err != nil {
 			h.t.Fatalf("latest_event %q: %v", p, err)
 		}
-		ev := Event{Name: e.Name, Data: string(e.Data)}
+		ev := payload.Event{Name: e.Name, Data: string(e.Data)}
 		if e.Message != nil {
 			ev.Message = *e.Message
 		}
@@ -49,7 +50,7 @@ func TestExecuteIOActionBriefExample(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	res, err := a.ExecuteIOAction(context.Background(), 1.0, []Dose{{"media_ml", 1.0}})
+	res, err := a.ExecuteIOAction(context.Background(), 1.0, []payload.Dose{{Key: "media_ml", ML: 1.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestExecuteIOActionSubdosing(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p, withVolume(10))
-	res, err := a.ExecuteIOAction(context.Background(), 3.0, []Dose{{"media_ml", 2.0}})
+	res, err := a.ExecuteIOAction(context.Background(), 3.0, []payload.Dose{{Key: "media_ml", ML: 2.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestExecuteIOActionSubdosing(t *testing.T) {
 	}
 	// One Started/Stopped pair for the whole call, not one per sub-dose.
 	ev := latestEvents(h)
-	if len(ev) != 2 || ev[0].Name != EventDosingStarted || ev[1].Name != EventDosingStopped {
+	if len(ev) != 2 || ev[0].Name != payload.EventDosingStarted || ev[1].Name != payload.EventDosingStopped {
 		t.Fatalf("latest_event messages %v, want DosingStarted then DosingStopped", ev)
 	}
 	if ev[0].Data != `{"waste_ml":3.0,"media_ml":2.0}` || ev[1].Data != `{"waste_ml":3.0,"media_ml":2.0}` {
@@ -90,7 +91,7 @@ func TestExecuteIOActionLeafCount(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	if _, err := a.ExecuteIOAction(context.Background(), 3, []Dose{{"media_ml", 3}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 3, []payload.Dose{{Key: "media_ml", ML: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -110,7 +111,7 @@ func TestExecuteIOActionLeafCount(t *testing.T) {
 func TestExecuteIOActionRealPumps(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{})
-	res, err := a.ExecuteIOAction(context.Background(), 1.26, []Dose{{"media_ml", 1.25}, {"alt_media_ml", 0.01}})
+	res, err := a.ExecuteIOAction(context.Background(), 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestExecuteIOActionUpdatesLiquidModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.start(&fakeProgram{})
-	if _, err := a.ExecuteIOAction(context.Background(), 1.26, []Dose{{"media_ml", 1.25}, {"alt_media_ml", 0.01}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}}); err != nil {
 		t.Fatal(err)
 	}
 	if v := a.CurrentVolume(); v != 14.0 {
@@ -149,7 +150,7 @@ func TestBalancedTransfersKeepVolume(t *testing.T) {
 	}
 	a := h.start(&fakeProgram{}, withVolume(15))
 	for _, s := range []struct{ media, alt, waste float64 }{{0.5, 0.35, 0.85}, {0.15, 0.15, 0.3}, {0.6, 0, 0.6}, {0, 0.6, 0.6}, {0, 0, 0}} {
-		if _, err := a.ExecuteIOAction(context.Background(), s.waste, []Dose{{"media_ml", s.media}, {"alt_media_ml", s.alt}}); err != nil {
+		if _, err := a.ExecuteIOAction(context.Background(), s.waste, []payload.Dose{{Key: "media_ml", ML: s.media}, {Key: "alt_media_ml", ML: s.alt}}); err != nil {
 			t.Fatal(err)
 		}
 		if v := a.CurrentVolume(); v != 15 {
@@ -169,7 +170,7 @@ func TestInitialValuesAndEffluxFloor(t *testing.T) {
 	if a.CurrentVolume() != 10 || a.EffluxTubeVolume() != 15 || a.AltMediaFraction() != 0.5 {
 		t.Fatalf("mirrors %v %v %v", a.CurrentVolume(), a.EffluxTubeVolume(), a.AltMediaFraction())
 	}
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}, {"alt_media_ml", 0}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "alt_media_ml", ML: 0}}); err != nil {
 		t.Fatal(err)
 	}
 	if a.CurrentVolume() != 11 || math.Abs(a.AltMediaFraction()-0.4545454545) > 1e-6 {
@@ -187,7 +188,7 @@ func TestExecuteIOActionFloatRoundingTolerance(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: returnML("media", "waste")})
 	w := 1.2 - 1.1
-	res, err := a.ExecuteIOAction(context.Background(), w, []Dose{{"media_ml", 0.1}})
+	res, err := a.ExecuteIOAction(context.Background(), w, []payload.Dose{{Key: "media_ml", ML: 0.1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,17 +201,17 @@ func TestExecuteIOActionRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name  string
 		waste float64
-		doses []Dose
+		doses []payload.Dose
 		want  string
 	}{
-		{"kwarg without _ml", 1.2, []Dose{{"salty_media", 1}}, "should end in `_ml`"},
-		{"not enough waste", 1, []Dose{{"media_ml", 2}}, "Not removing enough waste"},
-		{"missing pump function", 1, []Dose{{"salty_media_ml", 1}}, "add_salty_media_to_bioreactor"},
-		{"missing function among others", 1, []Dose{{"media_ml", 0.5}, {"salty_media_ml", 0.5}}, "add_salty_media_to_bioreactor"},
-		{"negative volume", 1, []Dose{{"media_ml", -1}}, "must not be negative"},
+		{"kwarg without _ml", 1.2, []payload.Dose{{Key: "salty_media", ML: 1}}, "should end in `_ml`"},
+		{"not enough waste", 1, []payload.Dose{{Key: "media_ml", ML: 2}}, "Not removing enough waste"},
+		{"missing pump function", 1, []payload.Dose{{Key: "salty_media_ml", ML: 1}}, "add_salty_media_to_bioreactor"},
+		{"missing function among others", 1, []payload.Dose{{Key: "media_ml", ML: 0.5}, {Key: "salty_media_ml", ML: 0.5}}, "add_salty_media_to_bioreactor"},
+		{"negative volume", 1, []payload.Dose{{Key: "media_ml", ML: -1}}, "must not be negative"},
 		{"negative waste", -1, nil, "must not be negative"},
-		{"NaN volume", 1, []Dose{{"media_ml", math.NaN()}}, "finite"},
-		{"infinite waste", math.Inf(1), []Dose{{"media_ml", 1}}, "finite"},
+		{"NaN volume", 1, []payload.Dose{{Key: "media_ml", ML: math.NaN()}}, "finite"},
+		{"infinite waste", math.Inf(1), []payload.Dose{{Key: "media_ml", ML: 1}}, "finite"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +226,7 @@ func TestExecuteIOActionRejectsBadInput(t *testing.T) {
 				t.Errorf("pumps ran before the error: %v", p.recorded())
 			}
 			// DosingStarted is published before validation, as upstream does; no DosingStopped.
-			if ev := latestEvents(h); len(ev) != 1 || ev[0].Name != EventDosingStarted {
+			if ev := latestEvents(h); len(ev) != 1 || ev[0].Name != payload.EventDosingStarted {
 				t.Errorf("latest_event %v", ev)
 			}
 		})
@@ -235,7 +236,7 @@ func TestExecuteIOActionRejectsBadInput(t *testing.T) {
 func TestZeroVolumeNeedsNoFunction(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: returnML("media", "waste")})
-	res, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}, {"salty_media_ml", 0}})
+	res, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "salty_media_ml", ML: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ func TestCustomPumpFunctions(t *testing.T) {
 		"waste":       nil,
 	}}
 	a := h.start(p)
-	res, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"salty_media_ml", 0.75}, {"acid_media_ml", 0.25}})
+	res, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "salty_media_ml", ML: 0.75}, {Key: "acid_media_ml", ML: 0.25}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func TestCustomFunctionCallingBuiltinPumpCountsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.start(&pumpingProgram{})
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"slow_media_ml", 0.8}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "slow_media_ml", ML: 0.8}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sum(h.eventVolumes("add_media")); math.Abs(got-0.8) > 1e-12 {
@@ -322,7 +323,7 @@ func TestOverflowCheckUsesCumulativeVolume(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "alt_media", "waste")}
 	a := h.start(p, withVolume(36-0.7))
-	res, err := a.ExecuteIOAction(context.Background(), 0.8, []Dose{{"media_ml", 0.4}, {"alt_media_ml", 0.4}})
+	res, err := a.ExecuteIOAction(context.Background(), 0.8, []payload.Dose{{Key: "media_ml", ML: 0.4}, {Key: "alt_media_ml", ML: 0.4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +356,7 @@ func TestDisconnectedAutomationDosesNothing(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{})
 	a.Close()
-	res, _ := a.executeIOAction(context.Background(), 1.26, []Dose{{"media_ml", 1.25}, {"alt_media_ml", 0.01}},
+	res, _ := a.executeIOAction(context.Background(), 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}},
 		map[string]PumpFunc{"media_ml": nil, "alt_media_ml": nil}, nil)
 	for _, d := range res {
 		if d.ML != 0 {
@@ -385,7 +386,7 @@ func TestVolumeMirrorThresholds(t *testing.T) {
 func TestUnderRemovedWasteWarns(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: map[string]func(float64) float64{"media": nil, "waste": func(ml float64) float64 { return ml / 2 }}})
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if !h.logged("WARNING", "Waste was under-removed") {
@@ -399,7 +400,7 @@ func TestSleepingPausesDosingUntilReady(t *testing.T) {
 	a := h.start(p)
 	a.SetState(Sleeping)
 	h.clk.At(epoch.Add(time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < time.Minute {
@@ -413,7 +414,7 @@ func TestNoPumpStartsWhileTheBrokerIsLost(t *testing.T) {
 	a := h.start(p)
 	a.connectionLost(errors.New("link down"))
 	h.clk.At(epoch.Add(2*time.Minute), a.republish) // the client reconnected
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []Dose{{"media_ml", 1}}); err != nil {
+	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < 2*time.Minute {
@@ -439,7 +440,7 @@ func TestFromZeroVolumeDosesAccumulate(t *testing.T) {
 	}
 	a := h.start(&fakeProgram{}, withVolume(0))
 	for run, want := range []float64{0.5, 1.0} {
-		if _, err := a.ExecuteIOAction(context.Background(), 0.5, []Dose{{"media_ml", 0.5}}); err != nil {
+		if _, err := a.ExecuteIOAction(context.Background(), 0.5, []payload.Dose{{Key: "media_ml", ML: 0.5}}); err != nil {
 			t.Fatal(err)
 		}
 		st, _ := mon.State("exp1")
@@ -452,7 +453,7 @@ func TestFromZeroVolumeDosesAccumulate(t *testing.T) {
 
 func TestSettingsHistoryMessage(t *testing.T) {
 	h := newHarness(t)
-	h.start(&fakeProgram{name: "chemo", settings: []SettingDecl{{Name: "duration", Datatype: TypeFloat, Default: 20.0}, {Name: "volume", Datatype: TypeFloat, Default: 0.5}}})
+	h.start(&fakeProgram{name: "chemo", settings: []SettingDecl{{Name: "duration", Datatype: payload.TypeFloat, Default: 20.0}, {Name: "volume", Datatype: payload.TypeFloat, Default: 0.5}}})
 	h.clk.Advance(time.Minute)
 	h.set("pioreactor/unit1/exp1/dosing_automation/volume/set", "0.75")
 	msgs := h.payloads("pioreactor/unit1/exp1/dosing_automation/dosing_automation_settings")

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"github.com/piolab/pio/payload"
 	"sort"
 	"sync"
 	"testing"
@@ -25,7 +26,7 @@ func BenchmarkExecuteIOActionLeaf(b *testing.B) {
 	}
 	defer a.Close()
 	h.broker.Tap = nil
-	doses := []Dose{{"media_ml", 0.5}}
+	doses := []payload.Dose{{Key: "media_ml", ML: 0.5}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"github.com/piolab/pio/payload"
 	"strings"
 	"sync"
 	"testing"
@@ -161,7 +162,7 @@ type call struct {
 type fakeProgram struct {
 	name     string
 	settings []SettingDecl
-	exec     func(ctx context.Context, a *DosingAutomation) (*Event, error)
+	exec     func(ctx context.Context, a *DosingAutomation) (*payload.Event, error)
 	stubs    map[string]func(ml float64) float64
 	mu       sync.Mutex
 	calls    []call
@@ -174,7 +175,7 @@ func (p *fakeProgram) Name() string {
 	return p.name
 }
 func (p *fakeProgram) Settings() []SettingDecl { return p.settings }
-func (p *fakeProgram) Execute(ctx context.Context, a *DosingAutomation) (*Event, error) {
+func (p *fakeProgram) Execute(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
 	if p.exec == nil {
 		return nil, nil
 	}

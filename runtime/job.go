@@ -1,12 +1,9 @@
 package runtime
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
+	"github.com/piolab/pio/payload"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,15 +31,6 @@ func parseState(s string) (State, bool) {
 	}
 	return "", false
 }
-
-// Datatypes of published settings, as upstream names them.
-const (
-	TypeString  = "string"
-	TypeFloat   = "float"
-	TypeInteger = "integer"
-	TypeBoolean = "boolean"
-	TypeJSON    = "json"
-)
 
 // Setting is one published setting of a job.
 type Setting struct {
@@ -128,7 +116,7 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 	}
 	j.client = client
 	j.Log = newLogger(env, client, experiment, name)
-	j.settings["state"] = &Setting{Name: "state", Datatype: TypeString, Settable: true, Persist: true}
+	j.settings["state"] = &Setting{Name: "state", Datatype: payload.TypeString, Settable: true, Persist: true}
 	j.order = append(j.order, "state")
 	j.publishState(Init)
 	j.Log.Debug("Init.")
@@ -169,7 +157,7 @@ func (j *Job) AddSetting(s Setting, initial any) error {
 		return fmt.Errorf("%s: setting name %q: want alphanumeric words joined by _", j.Name, s.Name)
 	}
 	switch s.Datatype {
-	case TypeString, TypeFloat, TypeInteger, TypeBoolean, TypeJSON, "AutomationEvent":
+	case payload.TypeString, payload.TypeFloat, payload.TypeInteger, payload.TypeBoolean, payload.TypeJSON, "AutomationEvent":
 	default:
 		return fmt.Errorf("%s: setting %s: unknown datatype %q", j.Name, s.Name, s.Datatype)
 	}
@@ -230,15 +218,15 @@ func (j *Job) SettableValues() map[string]any {
 
 func (j *Job) publishSetting(name string) {
 	j.mu.Lock()
-	var payload []byte
+	var body []byte
 	if name == "state" {
-		payload = []byte(j.state)
+		body = []byte(j.state)
 	} else {
-		payload = EncodeSetting(j.values[name])
+		body = payload.EncodeSetting(j.values[name])
 	}
 	j.mu.Unlock()
 	t := topic.Setting(j.env.Unit, j.Experiment, j.Name, name)
-	if err := j.client.Publish(t, payload, 2, true); err != nil {
+	if err := j.client.Publish(t, body, 2, true); err != nil {
 		j.env.console().Warn("publish failed", "topic", t, "err", err)
 	}
 }
@@ -370,11 +358,11 @@ func (j *Job) onSet(m pubsub.Message) {
 		return
 	}
 	name := strings.TrimPrefix(parts[4], "$")
-	payload := string(m.Payload)
+	text := string(m.Payload)
 	if name == "state" {
-		st, ok := parseState(payload)
+		st, ok := parseState(text)
 		if !ok {
-			j.Log.Error("%s: saw %q: not a valid state (want init, ready, sleeping or disconnected)", m.Topic, payload)
+			j.Log.Error("%s: saw %q: not a valid state (want init, ready, sleeping or disconnected)", m.Topic, text)
 			return
 		}
 		j.SetState(st)
@@ -392,59 +380,18 @@ func (j *Job) onSet(m pubsub.Message) {
 		j.Log.Warning("Unable to set %s in %s. %s is read-only.", name, j.Name, name)
 		return
 	}
-	v, err := CastPayload(s.Datatype, payload)
+	v, err := payload.CastPayload(s.Datatype, text)
 	if err != nil {
-		j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, EncodeSetting(old))
+		j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, payload.EncodeSetting(old))
 		return
 	}
 	if s.Set != nil {
 		if err := s.Set(v); err != nil {
-			j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, EncodeSetting(old))
+			j.Log.Error("%s: %s: %v; %s stays %s", m.Topic, name, err, name, payload.EncodeSetting(old))
 			return
 		}
 	} else {
 		j.SetValue(name, v)
 	}
-	j.Log.Info("Updated %s from %s to %s.", name, EncodeSetting(old), EncodeSetting(j.Value(name)))
-}
-
-// CastPayload turns a /set payload into a value of the setting's datatype.
-// Unlike upstream, a malformed boolean is an error rather than false, and
-// NaN and infinities are refused for numbers.
-func CastPayload(datatype, payload string) (any, error) {
-	p := strings.TrimSpace(payload)
-	switch datatype {
-	case TypeString:
-		return payload, nil
-	case TypeFloat:
-		f, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("want a number, got %q", payload)
-		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("want a finite number, got %q", payload)
-		}
-		return f, nil
-	case TypeInteger:
-		n, err := strconv.ParseInt(p, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("want an integer, got %q", payload)
-		}
-		return n, nil
-	case TypeBoolean:
-		switch strings.ToLower(p) {
-		case "true", "1", "y", "on", "yes", "t":
-			return true, nil
-		case "false", "0", "n", "off", "no", "f":
-			return false, nil
-		}
-		return nil, fmt.Errorf("want a boolean (true/false, 1/0, on/off, yes/no), got %q", payload)
-	case TypeJSON:
-		var v any
-		if err := json.Unmarshal([]byte(p), &v); err != nil {
-			return nil, fmt.Errorf("want JSON, got %q", payload)
-		}
-		return v, nil
-	}
-	return nil, errors.New("this setting cannot be set")
+	j.Log.Info("Updated %s from %s to %s.", name, payload.EncodeSetting(old), payload.EncodeSetting(j.Value(name)))
 }

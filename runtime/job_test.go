@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"github.com/piolab/pio/payload"
 	"strings"
 	"testing"
 
@@ -106,10 +107,10 @@ func TestSettingsOverSet(t *testing.T) {
 	h := newHarness(t)
 	j := newTestJob(t, h, "job")
 	var setterSaw any
-	j.AddSetting(Setting{Name: "target", Datatype: TypeFloat, Settable: true}, 1.5)
-	j.AddSetting(Setting{Name: "label", Datatype: TypeString}, "fixed")
-	j.AddSetting(Setting{Name: "kept", Datatype: TypeString, Persist: true}, "persist_this")
-	j.AddSetting(Setting{Name: "flag", Datatype: TypeBoolean, Settable: true, Set: func(v any) error {
+	j.AddSetting(Setting{Name: "target", Datatype: payload.TypeFloat, Settable: true}, 1.5)
+	j.AddSetting(Setting{Name: "label", Datatype: payload.TypeString}, "fixed")
+	j.AddSetting(Setting{Name: "kept", Datatype: payload.TypeString, Persist: true}, "persist_this")
+	j.AddSetting(Setting{Name: "flag", Datatype: payload.TypeBoolean, Settable: true, Set: func(v any) error {
 		setterSaw = v
 		return nil
 	}}, false)
@@ -156,7 +157,7 @@ func TestSettingsOverSet(t *testing.T) {
 func TestBadDeclarations(t *testing.T) {
 	h := newHarness(t)
 	j := newTestJob(t, h, "job")
-	if err := j.AddSetting(Setting{Name: "some--!4key", Datatype: TypeFloat}, nil); err == nil {
+	if err := j.AddSetting(Setting{Name: "some--!4key", Datatype: payload.TypeFloat}, nil); err == nil {
 		t.Error("bad setting name accepted")
 	}
 	if err := j.AddSetting(Setting{Name: "x", Datatype: "units"}, nil); err == nil {

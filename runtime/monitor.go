@@ -1,8 +1,8 @@
 package runtime
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/piolab/pio/payload"
 	"strings"
 	"sync"
 
@@ -119,7 +119,7 @@ func (m *Monitor) State(exp string) (liquid.State, error) {
 func (m *Monitor) publish(exp string, st liquid.State, names ...string) {
 	for _, n := range names {
 		v, _ := st.Get(n)
-		_ = m.Client().Publish(topic.Bioreactor(m.env.Unit, exp, n), []byte(PyFloat(v)), 2, true)
+		_ = m.Client().Publish(topic.Bioreactor(m.env.Unit, exp, n), []byte(payload.PyFloat(v)), 2, true)
 	}
 }
 
@@ -128,13 +128,9 @@ func (m *Monitor) onDosingEvent(msg pubsub.Message) {
 	if !ok || msg.Retained || len(msg.Payload) == 0 {
 		return
 	}
-	var ev struct {
-		VolumeChange  *float64 `json:"volume_change"`
-		Event         string   `json:"event"`
-		SourceOfEvent *string  `json:"source_of_event"`
-	}
-	if err := json.Unmarshal(msg.Payload, &ev); err != nil || ev.VolumeChange == nil {
-		m.drop("%s: malformed dosing event %q: want {\"volume_change\": <mL>, \"event\": ...}", msg.Topic, msg.Payload)
+	ev, err := payload.ParseDosingEvent(msg.Payload)
+	if err != nil {
+		m.drop("%s: %v", msg.Topic, err)
 		return
 	}
 	if ev.SourceOfEvent != nil && *ev.SourceOfEvent == liquid.PumpCalibrationEvent {
@@ -144,7 +140,7 @@ func (m *Monitor) onDosingEvent(msg pubsub.Message) {
 	st, err := m.stateLocked(exp)
 	if err == nil {
 		var next liquid.State
-		next, err = liquid.Apply(st, ev.Event, *ev.VolumeChange, m.model.CapacityML)
+		next, err = liquid.Apply(st, ev.Event, float64(ev.VolumeChange), m.model.CapacityML)
 		if err == nil {
 			if err = m.env.Liquid.Save(exp, next); err == nil {
 				m.states[exp] = next
@@ -176,7 +172,7 @@ func (m *Monitor) onSetValue(msg pubsub.Message) {
 		return
 	}
 	name := rest[1]
-	v, err := CastPayload(TypeFloat, string(msg.Payload))
+	v, err := payload.CastPayload(payload.TypeFloat, string(msg.Payload))
 	if err == nil {
 		_, known := liquid.State{}.Get(name)
 		if !known {

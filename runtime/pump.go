@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/piolab/pio/payload"
 	"math"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ type PumpRequest struct {
 	ML           *float64 // millilitres
 	Duration     *float64 // seconds
 	Continuously bool
-	// Event names the dosing events; empty means the device's action name
+	// payload.Event names the dosing events; empty means the device's action name
 	// (add_media, add_alt_media, remove_waste, add_<device>).
 	Event         string
 	SourceOfEvent string
@@ -61,34 +62,6 @@ type CalibrationError struct {
 func (e *CalibrationError) Error() string {
 	return fmt.Sprintf("%s_pump has no active calibration, and dosing by mL needs one; run `pio calibrations set --device %s_pump --ml-per-second <measured rate>` first (or pump by --duration)", e.Device, e.Device)
 }
-
-// DosingEvent is the payload on pioreactor/<unit>/<experiment>/dosing_events.
-type DosingEvent struct {
-	VolumeChange  Float   `json:"volume_change"`
-	Event         string  `json:"event"`
-	SourceOfEvent *string `json:"source_of_event"`
-	Timestamp     string  `json:"timestamp"`
-}
-
-// appendJSON encodes the event as upstream's msgspec does, without reflection.
-func (e DosingEvent) appendJSON(b []byte) []byte {
-	b = append(b, `{"volume_change":`...)
-	b = appendPyFloat(b, float64(e.VolumeChange))
-	b = append(b, `,"event":`...)
-	b = appendJSONString(b, e.Event)
-	b = append(b, `,"source_of_event":`...)
-	if e.SourceOfEvent == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONString(b, *e.SourceOfEvent)
-	}
-	b = append(b, `,"timestamp":`...)
-	b = appendJSONString(b, e.Timestamp)
-	return append(b, '}')
-}
-
-// MarshalJSON implements json.Marshaler.
-func (e DosingEvent) MarshalJSON() ([]byte, error) { return e.appendJSON(nil), nil }
 
 func checkVolume(what string, v *float64) error {
 	if v == nil {
@@ -238,14 +211,14 @@ func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) 
 	case req.ML != nil:
 		ml := *req.ML
 		if ml > 0 && inflow {
-			log.Info("Adding %s mL %s.", PyFloat(ml), req.Device)
+			log.Info("Adding %s mL %s.", payload.PyFloat(ml), req.Device)
 		} else {
-			log.Info("Removing %s mL %s.", PyFloat(ml), req.Device)
+			log.Info("Removing %s mL %s.", payload.PyFloat(ml), req.Device)
 		}
 		return runFor(ctx, env, out.SetDuty, cal, cal.MLToDuration(ml), ml, pub, log, req.Device)
 	default:
 		d := *req.Duration
-		log.Info("Running %s_pump for %ss.", req.Device, PyFloat(d))
+		log.Info("Running %s_pump for %ss.", req.Device, payload.PyFloat(d))
 		return runFor(ctx, env, out.SetDuty, cal, d, cal.DurationToML(d), pub, log, req.Device)
 	}
 }
@@ -368,8 +341,8 @@ func (p *eventPublisher) send(b []byte) {
 }
 
 func (p *eventPublisher) publish(ml float64) {
-	b := DosingEvent{VolumeChange: Float(ml), Event: p.event, SourceOfEvent: p.source,
-		Timestamp: StructTimestamp(p.env.Clock.Now())}.appendJSON(make([]byte, 0, 128))
+	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: p.event, SourceOfEvent: p.source,
+		Timestamp: payload.StructTimestamp(p.env.Clock.Now())}.AppendJSON(make([]byte, 0, 128))
 	if p.onEvent != nil {
 		p.onEvent(ml)
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"github.com/piolab/pio/payload"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func runTimes(t *testing.T, h *harness, p *fakeProgram, limit time.Duration, set
 	t.Helper()
 	var runs []time.Duration
 	inner := p.exec
-	p.exec = func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+	p.exec = func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
 		runs = append(runs, h.clk.Now().Sub(epoch))
 		if inner != nil {
 			return inner(ctx, a)
@@ -53,11 +54,11 @@ func sameDurations(a, b []time.Duration) bool {
 	return true
 }
 
-var twentyMinutes = []SettingDecl{{Name: "duration", Datatype: TypeFloat, Default: 20.0}}
+var twentyMinutes = []SettingDecl{{Name: "duration", Datatype: payload.TypeFloat, Default: 20.0}}
 
 func TestScheduleFirstRunAfterTwoSecondsThenGrid(t *testing.T) {
 	h := newHarness(t)
-	slow := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+	slow := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
 		// A run that takes 25 minutes skips a grid point instead of drifting.
 		if len(a.prog.(*fakeProgram).recorded()) == 0 && h.clk.Now().Sub(epoch) > 30*time.Minute && h.clk.Now().Sub(epoch) < 50*time.Minute {
 			h.clk.Advance(25 * time.Minute)
@@ -140,7 +141,7 @@ func TestNoDurationRunsOnceThenEnds(t *testing.T) {
 
 func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
 	h := newHarness(t)
-	boom := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+	boom := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
 		return nil, errors.New("demo.star:3:5: boom")
 	}
 	var a *DosingAutomation
@@ -149,7 +150,7 @@ func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
 		t.Errorf("runs %v, errors %d; want 3 and 3", runs, a.Errors)
 	}
 	ev := latestEvents(h)
-	if len(ev) == 0 || ev[len(ev)-1].Name != EventErrorOccurred || ev[len(ev)-1].Message != "demo.star:3:5: boom" {
+	if len(ev) == 0 || ev[len(ev)-1].Name != payload.EventErrorOccurred || ev[len(ev)-1].Message != "demo.star:3:5: boom" {
 		t.Errorf("latest_event %v", ev)
 	}
 	if !h.logged("ERROR", "demo.star:3:5: boom") {
@@ -160,7 +161,7 @@ func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
 func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	long := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
+	long := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
 		_, err := a.RunPump(ctx, "media", ptr(30), nil)
 		return nil, err
 	}
@@ -186,8 +187,8 @@ func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 
 func TestDisconnectOverMQTTStopsAPumpMidDose(t *testing.T) {
 	h := newHarness(t)
-	long := func(ctx context.Context, a *DosingAutomation) (*Event, error) {
-		_, err := a.ExecuteIOAction(ctx, 0.9, []Dose{{"media_ml", 0.9}})
+	long := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
+		_, err := a.ExecuteIOAction(ctx, 0.9, []payload.Dose{{Key: "media_ml", ML: 0.9}})
 		return nil, err
 	}
 	a := h.start(&fakeProgram{exec: long})

@@ -29,6 +29,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/piolab/pio/builtins"
+	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/runtime"
 )
 
@@ -148,20 +149,20 @@ func settingDecl(name string, v starlark.Value) (runtime.SettingDecl, error) {
 		if f != f || f > 1e308 || f < -1e308 {
 			return runtime.SettingDecl{}, fmt.Errorf("setting %s: default must be finite", name)
 		}
-		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeFloat, Default: f}, nil
+		return runtime.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: f}, nil
 	case starlark.Int:
 		n, ok := x.Int64()
 		if !ok {
 			return runtime.SettingDecl{}, fmt.Errorf("setting %s: integer too large", name)
 		}
 		if name == "duration" { // minutes: always a float, as upstream publishes it
-			return runtime.SettingDecl{Name: name, Datatype: runtime.TypeFloat, Default: float64(n)}, nil
+			return runtime.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: float64(n)}, nil
 		}
-		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeInteger, Default: n}, nil
+		return runtime.SettingDecl{Name: name, Datatype: payload.TypeInteger, Default: n}, nil
 	case starlark.Bool:
-		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeBoolean, Default: bool(x)}, nil
+		return runtime.SettingDecl{Name: name, Datatype: payload.TypeBoolean, Default: bool(x)}, nil
 	case starlark.String:
-		return runtime.SettingDecl{Name: name, Datatype: runtime.TypeString, Default: string(x)}, nil
+		return runtime.SettingDecl{Name: name, Datatype: payload.TypeString, Default: string(x)}, nil
 	}
 	return runtime.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool or string", name, v, v.Type())
 }
@@ -182,7 +183,7 @@ func (s *Script) newThread(ctx context.Context, a *runtime.DosingAutomation, dea
 }
 
 // Execute implements runtime.Program.
-func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*runtime.Event, error) {
+func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*payload.Event, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Clock.Now()))
@@ -195,15 +196,15 @@ func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*run
 	return s.toEvent(v)
 }
 
-func (s *Script) toEvent(v starlark.Value) (*runtime.Event, error) {
+func (s *Script) toEvent(v starlark.Value) (*payload.Event, error) {
 	switch x := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
 	case starlark.String:
-		return &runtime.Event{Name: runtime.EventNoEvent, Message: string(x)}, nil
+		return &payload.Event{Name: payload.EventNoEvent, Message: string(x)}, nil
 	case *starlarkstruct.Struct:
 		if x.Constructor() == builtins.EventConstructor {
-			ev := &runtime.Event{}
+			ev := &payload.Event{}
 			n, _ := x.Attr("name")
 			ev.Name = string(n.(starlark.String))
 			if m, _ := x.Attr("message"); m != starlark.None {
@@ -235,7 +236,7 @@ func toJSON(v starlark.Value) (any, error) {
 		}
 		return n, nil
 	case starlark.Float:
-		return runtime.Float(x), nil
+		return payload.Float(x), nil
 	case starlark.String:
 		return string(x), nil
 	case *starlark.List, starlark.Tuple:
@@ -356,9 +357,9 @@ func (h *host) Experiment() string { return h.a.Experiment }
 func (h *host) Now() time.Time     { return h.a.Env().Clock.Now() }
 
 func (h *host) ExecuteIOAction(ctx context.Context, waste float64, doses []builtins.Dose) ([]builtins.Dose, error) {
-	in := make([]runtime.Dose, len(doses))
+	in := make([]payload.Dose, len(doses))
 	for i, d := range doses {
-		in[i] = runtime.Dose{Key: d.Key, ML: d.ML}
+		in[i] = payload.Dose{Key: d.Key, ML: d.ML}
 	}
 	res, err := h.a.ExecuteIOAction(ctx, waste, in)
 	if err != nil {

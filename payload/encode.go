@@ -1,4 +1,7 @@
-package runtime
+// Package payload encodes and decodes the MQTT payloads of Pioreactor's layout
+// the way upstream does (Python reprs for numbers, msgspec timestamps, ordered
+// result dicts), for the runtime and for anything that reads a unit's topics.
+package payload
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package runtime
+package payload
 
 import (
 	"encoding/json"
@@ -26,19 +26,19 @@ const (
 func (e Event) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 128)
 	b = append(b, `{"event_name":`...)
-	b = appendJSONString(b, e.Name)
+	b = AppendJSONString(b, e.Name)
 	b = append(b, `,"message":`...)
 	if e.Message == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, e.Message)
+		b = AppendJSONString(b, e.Message)
 	}
 	b = append(b, `,"data":`...)
 	switch d := e.Data.(type) {
 	case nil:
 		b = append(b, "null"...)
 	case Volumes:
-		b = d.appendJSON(b)
+		b = d.AppendJSON(b)
 	default:
 		j, err := json.Marshal(d)
 		if err != nil {
@@ -49,8 +49,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string.
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
 			j, _ := json.Marshal(s)
@@ -90,7 +90,7 @@ func (v Volumes) Get(key string) float64 {
 	return 0
 }
 
-func (v Volumes) add(key string, ml float64) {
+func (v Volumes) Add(key string, ml float64) {
 	for i := range v {
 		if v[i].Key == key {
 			v[i].ML += ml
@@ -100,23 +100,23 @@ func (v Volumes) add(key string, ml float64) {
 }
 
 // MarshalJSON implements json.Marshaler.
-func (v Volumes) MarshalJSON() ([]byte, error) { return v.appendJSON(nil), nil }
+func (v Volumes) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
-func (v Volumes) appendJSON(b []byte) []byte {
+func (v Volumes) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	for i, d := range v {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, d.Key)
+		b = AppendJSONString(b, d.Key)
 		b = append(b, ':')
-		b = appendPyFloat(b, d.ML)
+		b = AppendPyFloat(b, d.ML)
 	}
 	return append(b, '}')
 }
 
-// appendPyFloat appends f as JSON in Python's repr (null if not finite).
-func appendPyFloat(b []byte, f float64) []byte {
+// AppendPyFloat appends f as JSON in Python's repr (null if not finite).
+func AppendPyFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}

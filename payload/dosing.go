@@ -1,0 +1,118 @@
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// DosingEvent is the payload on pioreactor/<unit>/<experiment>/dosing_events.
+type DosingEvent struct {
+	VolumeChange  Float   `json:"volume_change"`
+	Event         string  `json:"event"`
+	SourceOfEvent *string `json:"source_of_event"`
+	Timestamp     string  `json:"timestamp"`
+}
+
+// appendJSON encodes the event as upstream's msgspec does, without reflection.
+func (e DosingEvent) AppendJSON(b []byte) []byte {
+	b = append(b, `{"volume_change":`...)
+	b = AppendPyFloat(b, float64(e.VolumeChange))
+	b = append(b, `,"event":`...)
+	b = AppendJSONString(b, e.Event)
+	b = append(b, `,"source_of_event":`...)
+	if e.SourceOfEvent == nil {
+		b = append(b, "null"...)
+	} else {
+		b = AppendJSONString(b, *e.SourceOfEvent)
+	}
+	b = append(b, `,"timestamp":`...)
+	b = AppendJSONString(b, e.Timestamp)
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e DosingEvent) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// ParseDosingEvent decodes a dosing_events payload. volume_change is
+// required; source_of_event may be null or absent.
+func ParseDosingEvent(b []byte) (DosingEvent, error) {
+	if e, ok := parseOwnDosingEvent(b); ok {
+		return e, nil
+	}
+	var raw struct {
+		VolumeChange  *float64 `json:"volume_change"`
+		Event         string   `json:"event"`
+		SourceOfEvent *string  `json:"source_of_event"`
+		Timestamp     string   `json:"timestamp"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil || raw.VolumeChange == nil {
+		return DosingEvent{}, fmt.Errorf("malformed dosing event %.200q: want {\"volume_change\": <mL>, \"event\": ...}", b)
+	}
+	return DosingEvent{VolumeChange: Float(*raw.VolumeChange), Event: raw.Event, SourceOfEvent: raw.SourceOfEvent, Timestamp: raw.Timestamp}, nil
+}
+
+// parseOwnDosingEvent is the fast path for the exact form AppendJSON writes
+// (plain strings, no escapes); anything else goes to encoding/json.
+func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
+	var e DosingEvent
+	rest, ok := bytes.CutPrefix(b, []byte(`{"volume_change":`))
+	if !ok {
+		return e, false
+	}
+	i := bytes.IndexByte(rest, ',')
+	if i < 0 {
+		return e, false
+	}
+	v, err := strconv.ParseFloat(string(rest[:i]), 64)
+	if err != nil {
+		return e, false
+	}
+	e.VolumeChange = Float(v)
+	rest, ok = bytes.CutPrefix(rest[i:], []byte(`,"event":"`))
+	if !ok {
+		return e, false
+	}
+	var s string
+	if s, rest, ok = plainString(rest); !ok {
+		return e, false
+	}
+	e.Event = s
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"source_of_event":`)); !ok {
+		return e, false
+	}
+	if r, isNull := bytes.CutPrefix(rest, []byte("null")); isNull {
+		rest = r
+	} else if r, ok := bytes.CutPrefix(rest, []byte(`"`)); ok {
+		var src string
+		if src, rest, ok = plainString(r); !ok {
+			return e, false
+		}
+		e.SourceOfEvent = &src
+	} else {
+		return e, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"timestamp":"`)); !ok {
+		return e, false
+	}
+	if s, rest, ok = plainString(rest); !ok || string(rest) != "}" {
+		return e, false
+	}
+	e.Timestamp = s
+	return e, true
+}
+
+// plainString reads a JSON string body up to its closing quote, refusing
+// escapes and control characters.
+func plainString(b []byte) (string, []byte, bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return string(b[:i]), b[i+1:], true
+		case c == '\\' || c < 0x20:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}

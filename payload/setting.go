@@ -1,0 +1,60 @@
+package payload
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Datatypes of published settings, as upstream names them.
+const (
+	TypeString  = "string"
+	TypeFloat   = "float"
+	TypeInteger = "integer"
+	TypeBoolean = "boolean"
+	TypeJSON    = "json"
+)
+
+// CastPayload turns a /set payload into a value of the setting's datatype.
+// Unlike upstream, a malformed boolean is an error rather than false, and
+// NaN and infinities are refused for numbers.
+func CastPayload(datatype, payload string) (any, error) {
+	p := strings.TrimSpace(payload)
+	switch datatype {
+	case TypeString:
+		return payload, nil
+	case TypeFloat:
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want a number, got %q", payload)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("want a finite number, got %q", payload)
+		}
+		return f, nil
+	case TypeInteger:
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer, got %q", payload)
+		}
+		return n, nil
+	case TypeBoolean:
+		switch strings.ToLower(p) {
+		case "true", "1", "y", "on", "yes", "t":
+			return true, nil
+		case "false", "0", "n", "off", "no", "f":
+			return false, nil
+		}
+		return nil, fmt.Errorf("want a boolean (true/false, 1/0, on/off, yes/no), got %q", payload)
+	case TypeJSON:
+		var v any
+		if err := json.Unmarshal([]byte(p), &v); err != nil {
+			return nil, fmt.Errorf("want JSON, got %q", payload)
+		}
+		return v, nil
+	}
+	return nil, errors.New("this setting cannot be set")
+}
