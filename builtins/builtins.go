@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/piolab/pio/payload"
 	"math"
 	"strconv"
 	"time"
@@ -21,18 +22,12 @@ import (
 	"go.starlark.net/starlarkstruct"
 )
 
-// Dose is one named volume (e.g. media_ml=1.0) in an execute_io_action call.
-type Dose struct {
-	Key string
-	ML  float64
-}
-
 // Host is what builtins need from the automation running the script.
 type Host interface {
 	Unit() string
 	Experiment() string
 	Now() time.Time
-	ExecuteIOAction(ctx context.Context, wasteML float64, doses []Dose) ([]Dose, error)
+	ExecuteIOAction(ctx context.Context, wasteML float64, doses []payload.Dose) ([]payload.Dose, error)
 	// Pump runs a pump by [PWM] device name; exactly one of ml and duration is set.
 	Pump(ctx context.Context, device string, ml, duration *float64) (float64, error)
 	Sleep(ctx context.Context, seconds float64) error
@@ -62,16 +57,6 @@ func Context(th *starlark.Thread) context.Context {
 	return context.Background()
 }
 
-// threadKey carries the calling Starlark thread through Go code back into
-// Starlark (execute_io_action calling a script's pump function).
-type threadKey struct{}
-
-// ThreadFrom returns the Starlark thread stored in ctx by a builtin, if any.
-func ThreadFrom(ctx context.Context) (*starlark.Thread, bool) {
-	th, ok := ctx.Value(threadKey{}).(*starlark.Thread)
-	return th, ok
-}
-
 // ErrLoadTime is returned by builtins that need a running automation when a
 // script calls them at load time (top level).
 var ErrLoadTime = errors.New("only available while the automation runs (call it from execute() or a pump function, not at the top level)")
@@ -81,8 +66,7 @@ func host(th *starlark.Thread, b *starlark.Builtin) (Host, context.Context, erro
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: %w", b.Name(), ErrLoadTime)
 	}
-	ctx := context.WithValue(Context(th), threadKey{}, th)
-	return h, ctx, nil
+	return h, Context(th), nil
 }
 
 // Universe returns the predeclared names of every script. unit and experiment
@@ -105,6 +89,7 @@ func Universe(unit, experiment string) starlark.StringDict {
 		"log":                logModule,
 		"round":              starlark.NewBuiltin("round", round),
 		"store":              NewStore(),
+		"fmt":                Fmt(),
 	}
 }
 
@@ -162,7 +147,7 @@ func executeIOAction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		return nil, err
 	}
 	waste := 0.0
-	var doses []Dose
+	var doses []payload.Dose
 	for _, kv := range kwargs {
 		key := string(kv[0].(starlark.String))
 		f, ok := starlark.AsFloat(kv[1])
@@ -173,7 +158,7 @@ func executeIOAction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 			waste = f
 			continue
 		}
-		doses = append(doses, Dose{key, f})
+		doses = append(doses, payload.Dose{Key: key, ML: f})
 	}
 	res, err := h.ExecuteIOAction(ctx, waste, doses)
 	if err != nil {

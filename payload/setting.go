@@ -16,7 +16,18 @@ const (
 	TypeInteger = "integer"
 	TypeBoolean = "boolean"
 	TypeJSON    = "json"
+	// TypeAutomationEvent is latest_event's datatype: an Event as JSON.
+	TypeAutomationEvent = "AutomationEvent"
 )
+
+// KnownDatatype reports whether a setting may be declared with datatype d.
+func KnownDatatype(d string) bool {
+	switch d {
+	case TypeString, TypeFloat, TypeInteger, TypeBoolean, TypeJSON, TypeAutomationEvent:
+		return true
+	}
+	return false
+}
 
 // CastPayload turns a /set payload into a value of the setting's datatype.
 // Unlike upstream, a malformed boolean is an error rather than false, and

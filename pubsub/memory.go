@@ -182,3 +182,20 @@ func Crash(c Client) {
 		mc.b.publish(mc.opts.ClientID, *w)
 	}
 }
+
+// LoseConnection tells a client of a Memory broker that its connection
+// dropped (its OnLost runs), as a network fault would; the client keeps its
+// subscriptions, as paho's auto-reconnect does. Reconnect ends the fault.
+func LoseConnection(c Client, err error) {
+	if mc, ok := c.(*memClient); ok && mc.opts.OnLost != nil {
+		mc.opts.OnLost(err)
+	}
+}
+
+// Reconnect tells a client of a Memory broker that it reconnected (its
+// OnReconnect runs).
+func Reconnect(c Client) {
+	if mc, ok := c.(*memClient); ok && mc.opts.OnReconnect != nil {
+		mc.opts.OnReconnect()
+	}
+}

@@ -1,22 +1,25 @@
 // Package runtime runs a unit's jobs: the job framework (states, published
-// settings, /set commands over MQTT), pump actions, the monitor that owns the
-// liquid model, and dosing automations written in Starlark.
+// settings, /set commands over MQTT, an inbox per job), the lifecycle every
+// job implements and the supervisor that hosts them, the periodic schedule,
+// pump actions, and the monitor that owns the liquid model. Automations live
+// in their own packages (dosing) and build on these.
 //
 // # Injection
 //
-// Everything a job touches comes through Env: the clock, the MQTT connection
-// factory, the hardware board, configuration, calibrations and the liquid
-// store. The same code runs in real time on a Raspberry Pi, on the simulator in
-// real time, and on the simulator in virtual time (pio simulate).
+// Everything a job touches comes through Env: the scheduler (and its clock),
+// the MQTT connection factory, the hardware board, configuration,
+// calibrations and the liquid store. The same code runs in real time on a
+// Raspberry Pi, on the simulator in real time, and on the simulator in
+// virtual time (pio simulate).
 //
 // # Concurrency
 //
-// A dosing automation's Run owns one goroutine: the schedule, execute() and
-// every pump it starts run there, one at a time. MQTT commands (/set) arrive on
-// the client's goroutines; they change settings under the job's lock, and reach
-// the automation goroutine only through context cancellation (stop a pump,
-// stop a wait). With the in-memory broker, delivery is synchronous and the whole
-// unit runs on one goroutine, which is what makes a simulation deterministic.
+// Every job runs as actors of Env.Sched (package sched): its inbox actor runs
+// its MQTT handlers in the broker's order, and its Run (the work: a schedule,
+// execute(), the pumps it starts) is another. Handlers never block: they
+// change state under the job's lock and reach the work only through contexts
+// (stop a pump, stop a wait). Under the virtual scheduler one actor runs at a
+// time in a fixed order, which is what makes a simulation deterministic.
 //
 // # Safety
 //
@@ -32,18 +35,19 @@ import (
 	"sync"
 
 	"github.com/piolab/pio/calibration"
-	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/sched"
 )
 
 // Env is what the jobs of one unit share.
 type Env struct {
 	Unit       string
 	Experiment string
-	Clock      clock.Clock
+	// Sched runs the unit's actors and is its clock.
+	Sched sched.Scheduler
 	// Connect opens an MQTT connection; each job has its own, with its own last will.
 	Connect func(pubsub.Options) (pubsub.Client, error)
 	// AsyncPublish publishes pump events from a queue so that a slow broker never
@@ -53,11 +57,7 @@ type Env struct {
 	Board        hw.Board
 	Config       *config.Config
 	Calibrations calibration.Store
-	// FallbackCalibration, if set, supplies a calibration for a device with no
-	// active one (a simulated board's nominal flow). Without it, dosing by mL
-	// needs an active calibration.
-	FallbackCalibration func(device string) (calibration.Pump, bool)
-	Liquid              liquid.Store
+	Liquid       liquid.Store
 	// Registry enforces one job of a name per unit across processes; nil keeps
 	// the check inside this process only.
 	Registry *Registry
@@ -66,7 +66,7 @@ type Env struct {
 
 	mu     sync.Mutex
 	local  map[string]bool // job names running in this process
-	pumps  map[int]context.CancelFunc
+	pumps  map[int]runningPump
 	pumpID int
 }
 
@@ -90,17 +90,22 @@ func (e *Env) release(name string) {
 	delete(e.local, name)
 }
 
-// trackPump registers a running pump's cancel function; the returned func
-// unregisters it.
-func (e *Env) trackPump(cancel context.CancelFunc) func() {
+type runningPump struct {
+	action string
+	cancel context.CancelFunc
+}
+
+// trackPump registers a running pump's cancel function under its action
+// name; the returned func unregisters it.
+func (e *Env) trackPump(action string, cancel context.CancelFunc) func() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pumps == nil {
-		e.pumps = map[int]context.CancelFunc{}
+		e.pumps = map[int]runningPump{}
 	}
 	e.pumpID++
 	id := e.pumpID
-	e.pumps[id] = cancel
+	e.pumps[id] = runningPump{action, cancel}
 	return func() {
 		e.mu.Lock()
 		delete(e.pumps, id)
@@ -108,13 +113,21 @@ func (e *Env) trackPump(cancel context.CancelFunc) func() {
 	}
 }
 
-// StopAllPumps stops every pump running in this process. The runtime calls it
-// when a broker connection is lost, and commands call it on exit.
-func (e *Env) StopAllPumps() {
+// StopPumps stops the pumps running in this process under an action name
+// (add_media, remove_waste, pump_acid, ...).
+func (e *Env) StopPumps(action string) { e.stopPumps(func(a string) bool { return a == action }) }
+
+// StopAllPumps stops every pump running in this process. Jobs that drive
+// pumps call it when their broker connection is lost; commands on exit.
+func (e *Env) StopAllPumps() { e.stopPumps(func(string) bool { return true }) }
+
+func (e *Env) stopPumps(match func(action string) bool) {
 	e.mu.Lock()
-	cancels := make([]context.CancelFunc, 0, len(e.pumps))
-	for _, c := range e.pumps {
-		cancels = append(cancels, c)
+	var cancels []context.CancelFunc
+	for _, p := range e.pumps {
+		if match(p.action) {
+			cancels = append(cancels, p.cancel)
+		}
 	}
 	e.mu.Unlock()
 	for _, c := range cancels {

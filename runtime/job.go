@@ -1,14 +1,16 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
-	"github.com/piolab/pio/payload"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/topic"
 )
 
@@ -24,9 +26,13 @@ const (
 	Lost         State = "lost"
 )
 
-func parseState(s string) (State, bool) {
+// requestable are the states a /set command may ask for: upstream's
+// init and lost are the job's own (starting; its last will), never commands.
+const requestable = "ready, sleeping or disconnected"
+
+func parseRequestedState(s string) (State, bool) {
 	switch st := State(strings.TrimSpace(s)); st {
-	case Init, Ready, Sleeping, Disconnected, Lost:
+	case Ready, Sleeping, Disconnected:
 		return st, true
 	}
 	return "", false
@@ -35,7 +41,7 @@ func parseState(s string) (State, bool) {
 // Setting is one published setting of a job.
 type Setting struct {
 	Name     string
-	Datatype string
+	Datatype string // one of payload's Type* names
 	Settable bool
 	// Persist keeps the retained value after the job ends.
 	Persist bool
@@ -44,11 +50,16 @@ type Setting struct {
 	Set func(v any) error
 }
 
-// Hooks are called on state changes, on the goroutine that changed the state.
+// Hooks are called on the job's events, on the actor that caused them.
 type Hooks struct {
 	OnReady        func(from State)
 	OnSleeping     func()
 	OnDisconnected func()
+	// OnSettingChanged follows a change of a settable setting (not state).
+	OnSettingChanged func(name string)
+	// OnConnectionLost follows the loss of the MQTT connection; a job that
+	// drives outputs stops them here.
+	OnConnectionLost func(error)
 }
 
 var (
@@ -57,14 +68,29 @@ var (
 		"led_change_events": true, "unit_label": true, "pwm": true, "assignment": true}
 )
 
+// delivery is one message for one of the job's handlers.
+type delivery struct {
+	handle func(pubsub.Message)
+	msg    pubsub.Message
+}
+
 // Job is a background job: a name, a state machine, published settings and an
 // MQTT connection whose last will marks the job lost.
+//
+// Every message the job subscribes to goes into one inbox, and one actor (the
+// job's "inbox" actor, started by Start) runs the handlers, one message at a
+// time, in the order the broker delivered them. Handlers may publish; they
+// reach the job's other actors through its state and through contexts.
 type Job struct {
 	env        *Env
 	Name       string
 	Experiment string
 	Log        *Logger
 	client     pubsub.Client
+	inbox      *sched.Inbox[delivery]
+	// ctx ends when the job is closed; the inbox actor stops with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	state    State
@@ -73,10 +99,9 @@ type Job struct {
 	values   map[string]any
 	order    []string
 	hooks    Hooks
-	// afterSettableChange is called (unlocked) after a settable setting changed.
-	afterSettableChange func()
+	started  bool
 
-	done      chan struct{}
+	done      sched.Signal
 	closeOnce sync.Once
 	release   func()
 	// lost is set while the MQTT connection is down.
@@ -101,8 +126,10 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 		}
 		release = func() { rel(); env.release(name) }
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	j := &Job{env: env, Name: name, Experiment: experiment, state: Init, hooks: hooks,
-		settings: map[string]*Setting{}, values: map[string]any{}, done: make(chan struct{}), release: release}
+		settings: map[string]*Setting{}, values: map[string]any{}, release: release,
+		inbox: sched.NewInbox[delivery](env.Sched), ctx: ctx, cancel: cancel, done: env.Sched.NewSignal()}
 	will := &pubsub.Message{Topic: topic.State(env.Unit, experiment, name), Payload: []byte(Lost), QoS: 2, Retained: true}
 	client, err := env.Connect(pubsub.Options{
 		ClientID:    fmt.Sprintf("%s-%s-%s", name, env.Unit, experiment),
@@ -111,6 +138,7 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 		OnReconnect: j.republish,
 	})
 	if err != nil {
+		cancel()
 		release()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -129,14 +157,18 @@ func (j *Job) Client() pubsub.Client { return j.client }
 // Env is the environment the job runs in.
 func (j *Job) Env() *Env { return j.env }
 
+// JobName is the job's name (the Runner interface).
+func (j *Job) JobName() string { return j.Name }
+
 // Connected reports whether the job's MQTT connection is up.
 func (j *Job) Connected() bool { return !j.lost.Load() }
 
 func (j *Job) connectionLost(err error) {
-	// Safety first: no pump runs without a broker to stop it.
 	j.lost.Store(true)
-	j.env.StopAllPumps()
-	j.env.console().Warn("lost the MQTT connection; stopped all pumps", "job", j.Name, "err", err)
+	if j.hooks.OnConnectionLost != nil {
+		j.hooks.OnConnectionLost(err)
+	}
+	j.env.console().Warn("lost the MQTT connection", "job", j.Name, "err", err)
 }
 
 func (j *Job) republish() {
@@ -150,15 +182,36 @@ func (j *Job) republish() {
 	j.Log.Info("Sub client reconnected to the MQTT broker.")
 }
 
+// Subscribe delivers the messages on filter to handle, on the job's inbox
+// actor, in the broker's order.
+func (j *Job) Subscribe(filter string, qos byte, handle func(pubsub.Message)) error {
+	err := j.client.Subscribe(filter, qos, func(m pubsub.Message) {
+		j.inbox.Put(delivery{handle: handle, msg: m})
+	})
+	if err != nil {
+		return fmt.Errorf("%s: subscribe %s: %w", j.Name, filter, err)
+	}
+	return nil
+}
+
+// serve is the inbox actor: it runs handlers until the job is closed.
+func (j *Job) serve() {
+	for {
+		d, err := j.inbox.Get(j.ctx)
+		if err != nil {
+			return
+		}
+		d.handle(d.msg)
+	}
+}
+
 // AddSetting declares a published setting and, if initial is not nil,
 // publishes it.
 func (j *Job) AddSetting(s Setting, initial any) error {
 	if !settingName.MatchString(s.Name) {
 		return fmt.Errorf("%s: setting name %q: want alphanumeric words joined by _", j.Name, s.Name)
 	}
-	switch s.Datatype {
-	case payload.TypeString, payload.TypeFloat, payload.TypeInteger, payload.TypeBoolean, payload.TypeJSON, "AutomationEvent":
-	default:
+	if !payload.KnownDatatype(s.Datatype) {
 		return fmt.Errorf("%s: setting %s: unknown datatype %q", j.Name, s.Name, s.Datatype)
 	}
 	j.mu.Lock()
@@ -188,11 +241,10 @@ func (j *Job) SetValue(name string, v any) {
 	} else {
 		j.values[name] = v
 	}
-	hook := j.afterSettableChange
 	j.mu.Unlock()
 	j.publishSetting(name)
-	if s != nil && s.Settable && name != "state" && hook != nil {
-		hook()
+	if s != nil && s.Settable && name != "state" && j.hooks.OnSettingChanged != nil {
+		j.hooks.OnSettingChanged(name)
 	}
 }
 
@@ -201,6 +253,16 @@ func (j *Job) Value(name string) any {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.values[name]
+}
+
+// Setting returns a declared setting's current value.
+func (j *Job) Setting(name string) (any, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.settings[name]; !ok {
+		return nil, false
+	}
+	return j.values[name], true
 }
 
 // SettableValues returns every settable setting's value, state included.
@@ -215,6 +277,9 @@ func (j *Job) SettableValues() map[string]any {
 	}
 	return out
 }
+
+// PublishSetting republishes a setting's current value.
+func (j *Job) PublishSetting(name string) { j.publishSetting(name) }
 
 func (j *Job) publishSetting(name string) {
 	j.mu.Lock()
@@ -238,17 +303,25 @@ func (j *Job) publishState(s State) {
 	}
 }
 
-// Start subscribes to the job's /set topics and moves it to ready.
+// Start subscribes to the job's /set topics, starts its inbox actor and
+// moves it to ready.
 func (j *Job) Start() error {
+	j.mu.Lock()
+	if j.started {
+		j.mu.Unlock()
+		return fmt.Errorf("%s: started twice", j.Name)
+	}
+	j.started = true
+	j.mu.Unlock()
 	for _, unit := range []string{j.env.Unit, topic.Broadcast} {
-		f := topic.Join(unit, j.Experiment, j.Name, "+", "set")
-		if err := j.client.Subscribe(f, 2, j.onSet); err != nil {
-			return fmt.Errorf("%s: %w", j.Name, err)
+		if err := j.Subscribe(topic.Join(unit, j.Experiment, j.Name, "+", "set"), 2, j.onSet); err != nil {
+			return err
 		}
 	}
-	if err := j.client.Subscribe(topic.State(j.env.Unit, j.Experiment, j.Name), 0, j.confirmState); err != nil {
-		return fmt.Errorf("%s: %w", j.Name, err)
+	if err := j.Subscribe(topic.State(j.env.Unit, j.Experiment, j.Name), 0, j.confirmState); err != nil {
+		return err
 	}
+	j.env.Sched.Go(j.Name+" inbox", j.serve)
 	j.SetState(Ready)
 	return nil
 }
@@ -272,11 +345,18 @@ func (j *Job) State() State {
 	return j.state
 }
 
-// Done is closed when the job is disconnected.
-func (j *Job) Done() <-chan struct{} { return j.done }
+// Wait blocks the calling actor until the job is disconnected or ctx ends.
+func (j *Job) Wait(ctx context.Context) error {
+	for j.State() != Disconnected {
+		if err := j.done.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// SetState moves the job to s. Any state may be requested, as upstream allows,
-// except that disconnected is terminal.
+// SetState moves the job to s. Ready and sleeping alternate as upstream
+// allows; disconnected is terminal.
 func (j *Job) SetState(s State) {
 	j.mu.Lock()
 	if s == Disconnected {
@@ -321,14 +401,15 @@ func (j *Job) SetState(s State) {
 		j.mu.Unlock()
 		j.publishState(s)
 		j.Log.Info("Disconnected.")
-		close(j.done)
+		j.done.Notify()
 	default:
 		j.publishState(s)
 	}
 }
 
 // Close disconnects the job, clears its non-persistent settings, releases its
-// name and closes its MQTT connection cleanly. It is idempotent.
+// name, stops its inbox actor and closes its MQTT connection cleanly. It is
+// idempotent.
 func (j *Job) Close() {
 	j.closeOnce.Do(func() {
 		j.SetState(Disconnected)
@@ -343,6 +424,7 @@ func (j *Job) Close() {
 		for _, n := range clear {
 			_ = j.client.Publish(topic.Setting(j.env.Unit, j.Experiment, j.Name, n), nil, 2, true)
 		}
+		j.cancel()
 		j.release()
 		j.client.Close()
 	})
@@ -360,9 +442,9 @@ func (j *Job) onSet(m pubsub.Message) {
 	name := strings.TrimPrefix(parts[4], "$")
 	text := string(m.Payload)
 	if name == "state" {
-		st, ok := parseState(text)
+		st, ok := parseRequestedState(text)
 		if !ok {
-			j.Log.Error("%s: saw %q: not a valid state (want init, ready, sleeping or disconnected)", m.Topic, text)
+			j.Log.Error("%s: saw %.100q: not a state a job can be asked for (want %s)", m.Topic, text, requestable)
 			return
 		}
 		j.SetState(st)

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"github.com/piolab/pio/payload"
 	"strings"
@@ -40,20 +41,23 @@ func TestStatesOverSet(t *testing.T) {
 	h := newHarness(t)
 	j := newTestJob(t, h, "job")
 	j.Start()
-	for _, s := range []State{Sleeping, Ready, Init, Disconnected, Sleeping, Ready} {
+	for _, s := range []State{Sleeping, Ready, Init, Lost, Disconnected, Sleeping, Ready} {
 		h.set("pioreactor/unit1/exp1/job/$state/set", string(s))
 	}
 	if j.State() != Disconnected {
 		t.Errorf("state %s: disconnected must be terminal", j.State())
 	}
-	select {
-	case <-j.Done():
-	default:
-		t.Error("Done not closed")
+	var waitErr error = errors.New("Wait did not return")
+	h.do(func() { waitErr = j.Wait(context.Background()) })
+	if waitErr != nil {
+		t.Errorf("Wait after disconnect: %v", waitErr)
 	}
 	got := h.payloads("pioreactor/unit1/exp1/job/$state")
-	if strings.Join(got, ",") != "init,ready,sleeping,ready,init,disconnected" {
-		t.Errorf("$state messages %v", got)
+	if strings.Join(got, ",") != "init,ready,sleeping,ready,disconnected" {
+		t.Errorf("$state messages %v (init and lost are not states to ask for)", got)
+	}
+	if !h.logged("ERROR", `saw "lost": not a state a job can be asked for (want ready, sleeping or disconnected)`) {
+		t.Error("no error naming the refused state and the ones allowed")
 	}
 }
 
@@ -66,7 +70,7 @@ func TestBroadcastAndBadState(t *testing.T) {
 		t.Errorf("broadcast: state %s", j.State())
 	}
 	h.set("pioreactor/unit1/exp1/job/$state/set", "asleep")
-	if j.State() != Sleeping || !h.logged("ERROR", "not a valid state") {
+	if j.State() != Sleeping || !h.logged("ERROR", "not a state a job can be asked for") {
 		t.Errorf("bad state: %s", j.State())
 	}
 }
@@ -205,6 +209,7 @@ func TestLastWillAndSelfHeal(t *testing.T) {
 	j.Start()
 	// Someone (a flaky link's will) says we are lost: the job republishes its state.
 	h.ctl.Publish("pioreactor/unit1/exp1/job/$state", []byte("lost"), 2, true)
+	h.settle()
 	if m, _ := h.broker.Retained("pioreactor/unit1/exp1/job/$state"); string(m.Payload) != "ready" {
 		t.Errorf("retained $state %q after a spurious lost, want ready", m.Payload)
 	}

@@ -46,7 +46,7 @@ func (l *Logger) log(level slog.Level, name, msg string) {
 		Task      string `json:"task"`
 		Source    string `json:"source"`
 		Timestamp string `json:"timestamp"`
-	}{strings.ReplaceAll(msg, "\r\n", "\n"), name, l.task, l.source, payload.LogTimestamp(l.env.Clock.Now())}
+	}{strings.ReplaceAll(msg, "\r\n", "\n"), name, l.task, l.source, payload.LogTimestamp(l.env.Sched.Now())}
 	b, _ := json.Marshal(rec)
 	_ = l.client.Publish(topic.Log(l.env.Unit, l.experiment, l.source, name), b, 0, false)
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"github.com/piolab/pio/payload"
 	"strings"
@@ -47,12 +48,11 @@ func StartMonitor(env *Env) (*Monitor, error) {
 		return nil, err
 	}
 	m := &Monitor{Job: job, model: model, states: map[string]liquid.State{}}
-	c := job.Client()
-	if err := c.Subscribe(topic.Join(env.Unit, "+", "dosing_events"), 2, m.onDosingEvent); err != nil {
+	if err := job.Subscribe(topic.Join(env.Unit, "+", "dosing_events"), 2, m.onDosingEvent); err != nil {
 		job.Close()
 		return nil, err
 	}
-	if err := c.Subscribe(topic.Join(env.Unit, "+", "bioreactor", "+", "set"), 2, m.onSetValue); err != nil {
+	if err := job.Subscribe(topic.Join(env.Unit, "+", "bioreactor", "+", "set"), 2, m.onSetValue); err != nil {
 		job.Close()
 		return nil, err
 	}
@@ -61,6 +61,15 @@ func StartMonitor(env *Env) (*Monitor, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Run keeps the monitor until ctx ends or it is disconnected, then closes it.
+func (m *Monitor) Run(ctx context.Context) error {
+	defer m.Close()
+	if err := m.Wait(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }
 
 // DefaultLiquidState is the state of an experiment nothing is known about:
@@ -109,8 +118,8 @@ func (m *Monitor) stateLocked(exp string) (liquid.State, error) {
 	return st, nil
 }
 
-// State returns the model of an experiment.
-func (m *Monitor) State(exp string) (liquid.State, error) {
+// Liquid returns the liquid model of an experiment.
+func (m *Monitor) Liquid(exp string) (liquid.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stateLocked(exp)

@@ -20,7 +20,7 @@ func TestMonitorAppliesAndRefusesEvents(t *testing.T) {
 	ev(`{"event":"add_media"}`)                                                          // no volume
 	ev(`{"volume_change":5.0,"event":"add_media","source_of_event":"pump_calibration"}`) // ignored
 
-	st, _ := m.State("exp1")
+	st, _ := m.Liquid("exp1")
 	if st.CurrentVolumeML != 23 || st.CumMediaML != 6 || st.CumAltMediaML != 3 || st.AltMediaFraction != 3.0/23 {
 		t.Errorf("state %+v", st)
 	}
@@ -52,7 +52,7 @@ func TestMonitorSetValue(t *testing.T) {
 	h.set("pioreactor/unit1/exp1/bioreactor/current_volume_ml/set", "41")
 	h.set("pioreactor/unit1/exp1/bioreactor/alt_media_fraction/set", "lots")
 	h.set("pioreactor/unit1/exp1/bioreactor/colour/set", "1")
-	st, _ := m.State("exp1")
+	st, _ := m.Liquid("exp1")
 	if st.EffluxTubeVolumeML != 15 || st.CurrentVolumeML != 14 || st.AltMediaFraction != 0 {
 		t.Errorf("state %+v", st)
 	}

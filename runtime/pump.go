@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/piolab/pio/payload"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/piolab/pio/calibration"
+	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/pubsub"
-	"github.com/piolab/pio/topic"
 )
 
 // PumpTick is the accounting period of a running pump: a dosing event is
@@ -27,17 +25,15 @@ type PumpRequest struct {
 	ML           *float64 // millilitres
 	Duration     *float64 // seconds
 	Continuously bool
-	// payload.Event names the dosing events; empty means the device's action name
-	// (add_media, add_alt_media, remove_waste, add_<device>).
+	// Event names the dosing events; empty means EventName(Device).
 	Event         string
 	SourceOfEvent string
-	// Client publishes the pump's messages; nil opens a connection of its own,
-	// with a last will, as a manual pio run add_media does.
+	Experiment    string
+	// Client publishes the pump's dosing events; Log gets its log lines.
 	Client pubsub.Client
+	Log    *Logger
 	// OnEvent, if set, sees each volume published to dosing_events.
 	OnEvent func(ml float64)
-	// Log receives the pump's log lines; nil logs under the action's name.
-	Log *Logger
 }
 
 // ActionName is the job name a pump runs under: add_media, add_alt_media,
@@ -54,6 +50,26 @@ func ActionName(device string) string {
 	return "pump_" + device
 }
 
+// EventName is the dosing event a device's liquid is booked under:
+// add_media, add_alt_media, remove_waste, and add_<device> for the others.
+func EventName(device string) string {
+	if device == "waste" {
+		return "remove_waste"
+	}
+	return "add_" + device
+}
+
+// StockPump reports whether device is one of the three pumps every unit has.
+func StockPump(device string) bool {
+	return device == "media" || device == "alt_media" || device == "waste"
+}
+
+// FactoryCalibrated is a board that knows its own pumps' flow (the simulated
+// reactor): a pump with no active calibration runs on it.
+type FactoryCalibrated interface {
+	FactoryPumpCalibration(device string) (calibration.Pump, bool)
+}
+
 // CalibrationError means a pump cannot convert mL to time.
 type CalibrationError struct {
 	Device string
@@ -61,6 +77,25 @@ type CalibrationError struct {
 
 func (e *CalibrationError) Error() string {
 	return fmt.Sprintf("%s_pump has no active calibration, and dosing by mL needs one; run `pio calibrations set --device %s_pump --ml-per-second <measured rate>` first (or pump by --duration)", e.Device, e.Device)
+}
+
+// PumpCalibration returns the calibration a device's pump runs with: the
+// active one, else the board's factory calibration (simulated boards only),
+// else upstream's placeholder (marked Default).
+func (e *Env) PumpCalibration(device string) (calibration.Pump, error) {
+	cal, err := e.Calibrations.Active(device + "_pump")
+	if err == nil {
+		return cal, nil
+	}
+	if !errors.Is(err, calibration.ErrNoActive) {
+		return cal, err
+	}
+	if fc, ok := e.Board.(FactoryCalibrated); ok && e.Board.Simulated() {
+		if c, ok := fc.FactoryPumpCalibration(device); ok {
+			return c, nil
+		}
+	}
+	return calibration.DefaultPump(device + "_pump"), nil
 }
 
 func checkVolume(what string, v *float64) error {
@@ -76,30 +111,12 @@ func checkVolume(what string, v *float64) error {
 	return nil
 }
 
-// PumpCalibration returns the calibration a device's pump runs with: the
-// active one, else the environment's fallback, else upstream's placeholder
-// (marked Default).
-func (e *Env) PumpCalibration(device string) (calibration.Pump, error) {
-	cal, err := e.Calibrations.Active(device + "_pump")
-	if err == nil {
-		return cal, nil
-	}
-	if !errors.Is(err, calibration.ErrNoActive) {
-		return cal, err
-	}
-	if e.FallbackCalibration != nil {
-		if c, ok := e.FallbackCalibration(device); ok {
-			return c, nil
-		}
-	}
-	return calibration.DefaultPump(device + "_pump"), nil
-}
-
-// RunPump runs a pump and returns the millilitres it moved (by its calibration).
-// It stops early, and reports only what moved, when ctx ends, when
-// "disconnected" arrives on .../<action>/$state/set, or when the runtime stops
-// all pumps. The PWM output is off when RunPump returns, whatever happened.
-func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) (float64, error) {
+// RunPump runs a pump and returns the millilitres it moved (by its
+// calibration). It stops early, and reports only what moved, when ctx ends
+// (a stop command, the job sleeping or ending, a lost broker: Env.StopPumps).
+// The PWM output is off when RunPump returns, whatever happened; if it cannot
+// be switched off, the board is halted and the error returned.
+func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 	action := ActionName(req.Device)
 	modes := 0
 	for _, set := range []bool{req.ML != nil, req.Duration != nil, req.Continuously} {
@@ -126,7 +143,7 @@ func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) 
 	}
 	inflow := req.Device != "waste"
 	if req.Continuously && inflow {
-		if st, ok, _ := env.Liquid.Load(experiment); ok && st.CurrentVolumeML >= model.MaxFillML {
+		if st, ok, _ := env.Liquid.Load(req.Experiment); ok && st.CurrentVolumeML >= model.MaxFillML {
 			return 0, fmt.Errorf("%s: the vial is modelled at %.2f mL, at or above its max fill of %v mL; not starting a continuous inflow", action, st.CurrentVolumeML, model.MaxFillML)
 		}
 	}
@@ -145,55 +162,11 @@ func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) 
 	}
 	event := req.Event
 	if event == "" {
-		event = action
-		if req.Device != "waste" && req.Device != "media" && req.Device != "alt_media" {
-			event = "add_" + req.Device
-		}
-	}
-
-	// The pump's lifecycle on MQTT, as a small job of its own.
-	client := req.Client
-	if client == nil {
-		c, err := env.Connect(pubsub.Options{
-			ClientID: fmt.Sprintf("%s-%s-%s", action, env.Unit, experiment),
-			Will:     &pubsub.Message{Topic: topic.State(env.Unit, experiment, action), Payload: []byte(Lost), QoS: 2, Retained: true},
-			OnLost:   func(error) { env.StopAllPumps() },
-		})
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", action, err)
-		}
-		defer c.Close()
-		client = c
-	}
-	log := req.Log
-	if log == nil {
-		log = newLogger(env, client, experiment, action)
+		event = EventName(req.Device)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer env.trackPump(cancel)()
-	stateTopic := topic.State(env.Unit, experiment, action)
-	publishState := func(s State) { _ = client.Publish(stateTopic, []byte(s), 2, true) }
-	publishState(Init)
-	defer publishState(Disconnected)
-	var stopFilters []string
-	for _, u := range []string{env.Unit, topic.Broadcast} {
-		for _, e := range []string{experiment, topic.UniversalExperiment} {
-			f := topic.Join(u, e, action, "$state", "set")
-			stopFilters = append(stopFilters, f)
-			_ = client.Subscribe(f, 1, func(m pubsub.Message) {
-				if !m.Retained && string(m.Payload) == string(Disconnected) {
-					cancel()
-				}
-			})
-		}
-	}
-	defer func() {
-		for _, f := range stopFilters {
-			_ = client.Unsubscribe(f)
-		}
-	}()
-	publishState(Ready)
+	defer env.trackPump(action, cancel)()
 
 	out, err := env.Board.PWM().Open(channel, cal.Hz)
 	if err != nil {
@@ -201,41 +174,79 @@ func RunPump(ctx context.Context, env *Env, experiment string, req PumpRequest) 
 	}
 	defer out.Close()
 
-	pub := newEventPublisher(env, client, experiment, event, req.SourceOfEvent, req.OnEvent)
+	pub := newEventPublisher(env, req.Client, req.Experiment, event, req.SourceOfEvent, req.OnEvent)
 	defer pub.close()
+	p := &pumpRun{env: env, out: out, cal: cal, pub: pub, log: req.Log, device: req.Device}
 
 	switch {
 	case req.Continuously:
-		log.Info("Running %s_pump continuously.", req.Device)
-		return runContinuously(ctx, env, experiment, out.SetDuty, cal, inflow, model.MaxFillML, pub, log, req.Device)
+		req.Log.Info("Running %s_pump continuously.", req.Device)
+		return p.continuously(ctx, req.Experiment, inflow, model.MaxFillML)
 	case req.ML != nil:
 		ml := *req.ML
-		if ml > 0 && inflow {
-			log.Info("Adding %s mL %s.", payload.PyFloat(ml), req.Device)
+		if inflow {
+			req.Log.Info("Adding %s mL %s.", pyFloat(ml), req.Device)
 		} else {
-			log.Info("Removing %s mL %s.", payload.PyFloat(ml), req.Device)
+			req.Log.Info("Removing %s mL %s.", pyFloat(ml), req.Device)
 		}
-		return runFor(ctx, env, out.SetDuty, cal, cal.MLToDuration(ml), ml, pub, log, req.Device)
+		return p.forSeconds(ctx, cal.MLToDuration(ml), ml)
 	default:
 		d := *req.Duration
-		log.Info("Running %s_pump for %ss.", req.Device, payload.PyFloat(d))
-		return runFor(ctx, env, out.SetDuty, cal, d, cal.DurationToML(d), pub, log, req.Device)
+		req.Log.Info("Running %s_pump for %ss.", req.Device, pyFloat(d))
+		return p.forSeconds(ctx, d, cal.DurationToML(d))
 	}
 }
 
-// runFor runs the pump for seconds and accounts ml in 0.5 s ticks.
-func runFor(ctx context.Context, env *Env, setDuty func(float64) error, cal calibration.Pump, seconds, ml float64, pub *eventPublisher, log *Logger, device string) (float64, error) {
+// pumpRun is one run of one pump.
+type pumpRun struct {
+	env    *Env
+	out    hw.PWM
+	cal    calibration.Pump
+	pub    *eventPublisher
+	log    *Logger
+	device string
+}
+
+// on switches the pump on and returns the moment it was on: on-time counts
+// from there, not from before the switch.
+func (p *pumpRun) on() (time.Time, error) {
+	if err := p.out.SetDuty(p.cal.DC); err != nil {
+		_ = p.off()
+		return time.Time{}, fmt.Errorf("%s_pump: switching on: %w", p.device, err)
+	}
+	return p.env.Sched.Now(), nil
+}
+
+// offRetries is how often a failed "off" is retried before the board is halted.
+const offRetries = 3
+
+// off switches the pump off, retrying; if it still fails, it halts the whole
+// board, logs at ERROR and returns the error.
+func (p *pumpRun) off() error {
+	var err error
+	for range offRetries {
+		if err = p.out.SetDuty(0); err == nil {
+			return nil
+		}
+	}
+	haltErr := p.env.Board.HaltAll()
+	p.log.Error("%s_pump did not switch off after %d tries (%v); halted the board (%v)", p.device, offRetries, err, haltErr)
+	return fmt.Errorf("%s_pump: switching off failed %d times, board halted: %w", p.device, offRetries, err)
+}
+
+// forSeconds runs the pump for seconds and accounts ml in 0.5 s ticks.
+func (p *pumpRun) forSeconds(ctx context.Context, seconds, ml float64) (float64, error) {
 	if seconds <= 0 {
 		// A calibration intercept can make tiny volumes need no time at all.
-		pub.publish(ml)
+		p.pub.publish(ml)
 		return ml, nil
 	}
-	clk := env.Clock
-	start := clk.Now()
-	end := start.Add(time.Duration(seconds * float64(time.Second)))
-	if err := setDuty(cal.DC); err != nil {
-		return 0, fmt.Errorf("%s_pump: %w", device, err)
+	clk := p.env.Sched
+	start, err := p.on()
+	if err != nil {
+		return 0, err
 	}
+	end := start.Add(time.Duration(seconds * float64(time.Second)))
 	reported := 0.0
 	tickStart := start
 	for {
@@ -245,9 +256,9 @@ func runFor(ctx context.Context, env *Env, setDuty func(float64) error, cal cali
 		}
 		chunk := ml - reported
 		if timeLeft >= PumpTick {
-			chunk = cal.DurationToML(PumpTick.Seconds())
+			chunk = p.cal.DurationToML(PumpTick.Seconds())
 		}
-		pub.publish(chunk)
+		p.pub.publish(chunk)
 		reported += chunk
 		next := tickStart.Add(PumpTick)
 		if next.After(end) {
@@ -255,36 +266,36 @@ func runFor(ctx context.Context, env *Env, setDuty func(float64) error, cal cali
 		}
 		tickStart = next
 		if err := clk.SleepUntil(ctx, next); err != nil {
-			setDuty(0)
+			offErr := p.off()
 			elapsed := clk.Now().Sub(start).Seconds()
-			actual := cal.DurationToML(math.Min(elapsed, seconds))
-			pub.publish(actual - reported)
-			log.Info("Stopped %s_pump early.", device)
-			return actual, nil
+			actual := p.cal.DurationToML(math.Min(elapsed, seconds))
+			p.pub.publish(actual - reported)
+			p.log.Info("Stopped %s_pump early.", p.device)
+			return actual, offErr
 		}
 	}
-	if err := setDuty(0); err != nil {
-		return reported, fmt.Errorf("%s_pump: %w", device, err)
+	if err := p.off(); err != nil {
+		return reported, err
 	}
 	if rest := ml - reported; rest > 0 {
-		pub.publish(rest)
+		p.pub.publish(rest)
 		reported += rest
 	}
 	return reported, nil
 }
 
-func runContinuously(ctx context.Context, env *Env, experiment string, setDuty func(float64) error, cal calibration.Pump, inflow bool, maxFill float64, pub *eventPublisher, log *Logger, device string) (float64, error) {
-	clk := env.Clock
-	start := clk.Now()
-	if err := setDuty(cal.DC); err != nil {
-		return 0, fmt.Errorf("%s_pump: %w", device, err)
+func (p *pumpRun) continuously(ctx context.Context, experiment string, inflow bool, maxFill float64) (float64, error) {
+	clk := p.env.Sched
+	start, err := p.on()
+	if err != nil {
+		return 0, err
 	}
 	reported := 0.0
 	next := start
 	for {
 		if inflow {
-			if st, ok, _ := env.Liquid.Load(experiment); ok && st.CurrentVolumeML >= maxFill {
-				log.Warning("Stopping %s_pump: the vial is modelled at %.2f mL, its max fill is %v mL.", device, st.CurrentVolumeML, maxFill)
+			if st, ok, _ := p.env.Liquid.Load(experiment); ok && st.CurrentVolumeML >= maxFill {
+				p.log.Warning("Stopping %s_pump: the vial is modelled at %.2f mL, its max fill is %v mL.", p.device, st.CurrentVolumeML, maxFill)
 				break
 			}
 		}
@@ -292,78 +303,13 @@ func runContinuously(ctx context.Context, env *Env, experiment string, setDuty f
 		if err := clk.SleepUntil(ctx, next); err != nil {
 			break
 		}
-		chunk := cal.DurationToML(PumpTick.Seconds())
-		pub.publish(chunk)
+		chunk := p.cal.DurationToML(PumpTick.Seconds())
+		p.pub.publish(chunk)
 		reported += chunk
 	}
-	setDuty(0)
-	total := cal.DurationToML(clk.Now().Sub(start).Seconds())
-	pub.publish(total - reported)
-	log.Info("Stopped %s_pump.", device)
-	return total, nil
-}
-
-// eventPublisher publishes a pump's dosing events, in order, either inline or
-// from a queue (Env.AsyncPublish) so a slow broker cannot hold a pump on.
-type eventPublisher struct {
-	env     *Env
-	client  pubsub.Client
-	topic   string
-	event   string
-	source  *string
-	onEvent func(float64)
-	queue   chan []byte
-	wg      sync.WaitGroup
-}
-
-func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source string, onEvent func(float64)) *eventPublisher {
-	p := &eventPublisher{env: env, client: client, topic: topic.DosingEvents(env.Unit, experiment), event: event, onEvent: onEvent}
-	if source != "" {
-		p.source = &source
-	}
-	if env.AsyncPublish {
-		p.queue = make(chan []byte, 1024)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			for b := range p.queue {
-				p.send(b)
-			}
-		}()
-	}
-	return p
-}
-
-func (p *eventPublisher) send(b []byte) {
-	if err := p.client.Publish(p.topic, b, 2, false); err != nil {
-		p.env.console().Error("dosing event not published", "topic", p.topic, "err", err, "payload", string(b))
-	}
-}
-
-func (p *eventPublisher) publish(ml float64) {
-	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: p.event, SourceOfEvent: p.source,
-		Timestamp: payload.StructTimestamp(p.env.Clock.Now())}.AppendJSON(make([]byte, 0, 128))
-	if p.onEvent != nil {
-		p.onEvent(ml)
-	}
-	if p.queue != nil {
-		p.queue <- b
-		return
-	}
-	p.send(b)
-}
-
-// close waits, for a bounded time, until queued events are out.
-func (p *eventPublisher) close() {
-	if p.queue == nil {
-		return
-	}
-	close(p.queue)
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		p.env.console().Error("dosing events still queued after 5 s; the broker is not answering", "topic", p.topic)
-	}
+	offErr := p.off()
+	total := p.cal.DurationToML(clk.Now().Sub(start).Seconds())
+	p.pub.publish(total - reported)
+	p.log.Info("Stopped %s_pump.", p.device)
+	return total, offErr
 }

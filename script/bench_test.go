@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/dosing"
 )
 
 // BenchmarkExecuteIOActionFromStarlark is one execute() that calls
@@ -27,7 +27,7 @@ def execute():
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s})
+	a, err := dosing.Start(u.env, dosing.Options{Program: s})
 	if err != nil {
 		b.Fatal(err)
 	}

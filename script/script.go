@@ -1,5 +1,5 @@
 // Package script loads Starlark automation scripts and runs them as dosing
-// automations (it implements runtime.Program).
+// automations (it implements dosing.Program).
 //
 // A script may define, at its top level:
 //
@@ -30,7 +30,7 @@ import (
 
 	"github.com/piolab/pio/builtins"
 	"github.com/piolab/pio/payload"
-	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/dosing"
 )
 
 // FileOptions are the Starlark dialect of pio scripts: while loops, and
@@ -47,12 +47,12 @@ type Script struct {
 	file     string // base name, used in positions
 	name     string
 	globals  starlark.StringDict
-	settings []runtime.SettingDecl
+	settings []dosing.SettingDecl
 	execute  *starlark.Function
 	store    *builtins.Store
 }
 
-var _ runtime.Program = (*Script)(nil)
+var _ dosing.Program = (*Script)(nil)
 
 // LoadFile reads and loads a script.
 func LoadFile(path, unit, experiment string) (*Script, error) {
@@ -139,59 +139,58 @@ func isPumpFuncName(name string) bool {
 
 var settingNameRe = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
 
-func settingDecl(name string, v starlark.Value) (runtime.SettingDecl, error) {
+func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 	if !settingNameRe.MatchString(name) || name == "state" || name == "automation_name" || name == "latest_event" {
-		return runtime.SettingDecl{}, fmt.Errorf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)
+		return dosing.SettingDecl{}, fmt.Errorf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)
 	}
 	switch x := v.(type) {
 	case starlark.Float:
 		f := float64(x)
 		if f != f || f > 1e308 || f < -1e308 {
-			return runtime.SettingDecl{}, fmt.Errorf("setting %s: default must be finite", name)
+			return dosing.SettingDecl{}, fmt.Errorf("setting %s: default must be finite", name)
 		}
-		return runtime.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: f}, nil
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: f}, nil
 	case starlark.Int:
 		n, ok := x.Int64()
 		if !ok {
-			return runtime.SettingDecl{}, fmt.Errorf("setting %s: integer too large", name)
+			return dosing.SettingDecl{}, fmt.Errorf("setting %s: integer too large", name)
 		}
 		if name == "duration" { // minutes: always a float, as upstream publishes it
-			return runtime.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: float64(n)}, nil
+			return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: float64(n)}, nil
 		}
-		return runtime.SettingDecl{Name: name, Datatype: payload.TypeInteger, Default: n}, nil
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeInteger, Default: n}, nil
 	case starlark.Bool:
-		return runtime.SettingDecl{Name: name, Datatype: payload.TypeBoolean, Default: bool(x)}, nil
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeBoolean, Default: bool(x)}, nil
 	case starlark.String:
-		return runtime.SettingDecl{Name: name, Datatype: payload.TypeString, Default: string(x)}, nil
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeString, Default: string(x)}, nil
 	}
-	return runtime.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool or string", name, v, v.Type())
+	return dosing.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool or string", name, v, v.Type())
 }
 
-// Name implements runtime.Program.
+// Name implements dosing.Program.
 func (s *Script) Name() string { return s.name }
 
-// Settings implements runtime.Program.
-func (s *Script) Settings() []runtime.SettingDecl { return s.settings }
+// Settings implements dosing.Program.
+func (s *Script) Settings() []dosing.SettingDecl { return s.settings }
 
-func (s *Script) newThread(ctx context.Context, a *runtime.DosingAutomation, deadline time.Time) *starlark.Thread {
-	h := &host{a: a, deadline: deadline}
+func (s *Script) newThread(ctx context.Context, a *dosing.Automation, deadline time.Time) *starlark.Thread {
 	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { a.Log.Info("%s", msg) }}
-	builtins.SetHost(th, h)
+	builtins.SetHost(th, &host{s: s, a: a, th: th, deadline: deadline})
 	builtins.SetContext(th, ctx)
-	th.SetMaxExecutionSteps(a.MaxSteps)
+	th.SetMaxExecutionSteps(a.Limits.MaxSteps)
 	return th
 }
 
-// Execute implements runtime.Program.
-func (s *Script) Execute(ctx context.Context, a *runtime.DosingAutomation) (*payload.Event, error) {
+// Execute implements dosing.Program.
+func (s *Script) Execute(ctx context.Context, a *dosing.Automation) (*payload.Event, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Clock.Now()))
+	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Sched.Now()))
 	stop := context.AfterFunc(ctx, func() { th.Cancel("the automation was stopped") })
 	defer stop()
 	v, err := starlark.Call(th, s.execute, nil, nil)
 	if err != nil {
-		return nil, FormatError(err, th, a.MaxSteps, "max_script_steps")
+		return nil, FormatError(err, th, a.Limits.MaxSteps, "max_script_steps")
 	}
 	return s.toEvent(v)
 }
@@ -270,23 +269,16 @@ func toJSON(v starlark.Value) (any, error) {
 	return nil, fmt.Errorf("cannot encode %s as JSON", v.Type())
 }
 
-// PumpFunc implements runtime.Program: the script's add_<name>_to_bioreactor
-// (remove_waste_from_bioreactor for "waste"), called positionally with
+// pumpFunc returns the script's add_<name>_to_bioreactor
+// (remove_waste_from_bioreactor for "waste"), called on th, positionally with
 // (ml, unit, experiment, source_of_event).
-func (s *Script) PumpFunc(a *runtime.DosingAutomation, name string) (runtime.PumpFunc, bool) {
-	fname := "add_" + name + "_to_bioreactor"
-	if name == "waste" {
-		fname = "remove_waste_from_bioreactor"
-	}
+func (s *Script) pumpFunc(th *starlark.Thread, a *dosing.Automation, name string) (dosing.PumpFunc, bool) {
+	fname := dosing.PumpFuncName(name)
 	fn, ok := s.globals[fname].(*starlark.Function)
 	if !ok {
 		return nil, false
 	}
 	return func(ctx context.Context, ml float64) (float64, error) {
-		th, ok := builtins.ThreadFrom(ctx)
-		if !ok {
-			th = s.newThread(ctx, a, a.ExecDeadline(a.Env().Clock.Now()))
-		}
 		args := starlark.Tuple{starlark.Float(ml), starlark.String(a.Env().Unit),
 			starlark.String(a.Experiment), starlark.String(a.SourceOfEvent())}
 		v, err := starlark.Call(th, fn, args, nil)
@@ -306,7 +298,7 @@ func (s *Script) PumpFunc(a *runtime.DosingAutomation, name string) (runtime.Pum
 func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) error {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
-		msg := ee.Msg
+		msg := builtins.FormatHint(ee.Msg)
 		if th != nil && maxSteps > 0 && th.ExecutionSteps() >= maxSteps && strings.Contains(msg, "too many steps") {
 			msg = fmt.Sprintf("stopped after %d Starlark steps (%s): does a loop never end?", maxSteps, limit)
 		}
@@ -346,44 +338,36 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.cause }
 
-// host adapts a DosingAutomation to builtins.Host.
+// host adapts a dosing automation to builtins.Host, for one thread.
 type host struct {
-	a        *runtime.DosingAutomation
+	s        *Script
+	a        *dosing.Automation
+	th       *starlark.Thread
 	deadline time.Time
 }
 
 func (h *host) Unit() string       { return h.a.Env().Unit }
 func (h *host) Experiment() string { return h.a.Experiment }
-func (h *host) Now() time.Time     { return h.a.Env().Clock.Now() }
+func (h *host) Now() time.Time     { return h.a.Env().Sched.Now() }
 
-func (h *host) ExecuteIOAction(ctx context.Context, waste float64, doses []builtins.Dose) ([]builtins.Dose, error) {
-	in := make([]payload.Dose, len(doses))
-	for i, d := range doses {
-		in[i] = payload.Dose{Key: d.Key, ML: d.ML}
-	}
-	res, err := h.a.ExecuteIOAction(ctx, waste, in)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]builtins.Dose, len(res))
-	for i, d := range res {
-		out[i] = builtins.Dose{Key: d.Key, ML: d.ML}
-	}
-	return out, nil
+func (h *host) ExecuteIOAction(ctx context.Context, waste float64, doses []payload.Dose) ([]payload.Dose, error) {
+	return h.a.ExecuteIOAction(ctx, waste, doses, func(name string) (dosing.PumpFunc, bool) {
+		return h.s.pumpFunc(h.th, h.a, name)
+	})
 }
 
 func (h *host) Pump(ctx context.Context, device string, ml, duration *float64) (float64, error) {
-	return h.a.RunPump(ctx, device, ml, duration)
+	return h.a.Pump(ctx, device, ml, duration)
 }
 
 func (h *host) Sleep(ctx context.Context, seconds float64) error {
-	clk := h.a.Env().Clock
+	clk := h.a.Env().Sched
 	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
 	if until.After(h.deadline) {
 		if err := clk.SleepUntil(ctx, h.deadline); err != nil {
 			return err
 		}
-		return fmt.Errorf("execute() ran past its limit of %v (max_execute_minutes) and was stopped", h.a.MaxExecute)
+		return fmt.Errorf("execute() ran past its limit of %v (max_execute_minutes) and was stopped", h.a.Limits.MaxExecute)
 	}
 	return clk.SleepUntil(ctx, until)
 }

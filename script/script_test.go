@@ -11,19 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/piolab/pio/calibration"
-	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/runtime"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type unit struct {
-	clk    *clock.Virtual
+	clk    *sched.Virtual
 	broker *pubsub.Memory
 	env    *runtime.Env
 	// lastEvent is the last non-empty latest_event published.
@@ -34,14 +34,11 @@ func newUnit(t *testing.T) *unit {
 	cfg := config.New()
 	cfg.Set("dosing_automation.config", "pause_between_subdoses_seconds", "0.5")
 	cfg.Set("dosing_automation.config", "max_script_steps", "1000000")
-	u := &unit{clk: clock.NewVirtual(epoch), broker: pubsub.NewMemory()}
+	u := &unit{clk: sched.NewVirtual(epoch), broker: pubsub.NewMemory()}
 	reactor := sim.New(u.clk, sim.Options{Devices: map[int]string{2: "media", 3: "alt_media", 4: "waste", 6: "salty_media"}, PumpMLPerSecond: 1})
 	u.env = &runtime.Env{
-		Unit: "u1", Experiment: "e1", Clock: u.clk, Board: reactor, Config: cfg,
+		Unit: "u1", Experiment: "e1", Sched: u.clk, Board: reactor, Config: cfg,
 		Connect: func(o pubsub.Options) (pubsub.Client, error) { return u.broker.Connect(o), nil },
-		FallbackCalibration: func(d string) (calibration.Pump, bool) {
-			return calibration.Pump{Name: "t", Device: d + "_pump", Slope: 1, Hz: 100, DC: 60}, true
-		},
 		Liquid: liquid.NewMemStore(),
 	}
 	if _, err := runtime.StartMonitor(u.env); err != nil {
@@ -86,7 +83,7 @@ func TestLoadErrors(t *testing.T) {
 // started is a script running as the unit's dosing automation, with the
 // log records it has written ("LEVEL: message").
 type started struct {
-	a    *runtime.DosingAutomation
+	a    *dosing.Automation
 	logs []string
 }
 
@@ -108,7 +105,7 @@ func start(t *testing.T, u *unit, path string, overrides map[string]string) *sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: overrides})
+	a, err := dosing.Start(u.env, dosing.Options{Program: s, Overrides: overrides})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +123,17 @@ func start(t *testing.T, u *unit, path string, overrides map[string]string) *sta
 func (s *started) run(t *testing.T, u *unit, limit time.Duration) {
 	t.Helper()
 	u.clk.SetLimit(epoch.Add(limit))
-	if err := s.a.Run(context.Background()); err != nil {
+	var err error
+	u.clk.Go("automation", func() { err = s.a.Run(context.Background()) })
+	u.clk.Run(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 }
 
 // runOnce runs a script (execute() once if it has no duration) and returns
 // the errors it logged.
-func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*runtime.DosingAutomation, []string) {
+func runOnce(t *testing.T, u *unit, path string, overrides map[string]string) (*dosing.Automation, []string) {
 	st := start(t, u, path, overrides)
 	st.run(t, u, 3*time.Hour)
 	return st.a, st.errors()
@@ -240,7 +240,7 @@ func TestSettingOverridesAreChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = runtime.StartDosingAutomation(u.env, runtime.AutomationOptions{Program: s, Overrides: tt.overrides})
+		_, err = dosing.Start(u.env, dosing.Options{Program: s, Overrides: tt.overrides})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want %q", tt.overrides, err, tt.want)
 		}

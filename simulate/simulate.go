@@ -1,8 +1,8 @@
 // Package simulate runs an automation script on a simulated unit in virtual
-// time: the same runtime as pio run-script, with a virtual clock, the
-// in-memory broker and the simulated reactor, all on one goroutine, so a run
+// time: the same runtime as pio run-script, with the virtual scheduler
+// (package sched), the in-memory broker and the simulated reactor, so a run
 // is as fast as the CPU allows and the same seed gives the same output, byte
-// for byte.
+// for byte, whatever GOMAXPROCS is.
 package simulate
 
 import (
@@ -15,12 +15,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/topic"
 	"github.com/piolab/pio/unit"
 )
@@ -44,9 +46,10 @@ type Options struct {
 	// Progress, if set, receives a progress line as virtual time passes.
 	Progress io.Writer
 	Console  *slog.Logger
-	// At, if set, is called before the run starts with the virtual clock and
-	// the broker, so callers (tests) can schedule events at virtual times.
-	At func(c *clock.Virtual, b *pubsub.Memory, env *runtime.Env)
+	// At, if set, is called before the run starts with the scheduler and the
+	// broker, so callers (tests) can schedule events at virtual times, or
+	// start more jobs (as actors) beside the automation.
+	At func(s *sched.Virtual, b *pubsub.Memory, env *runtime.Env)
 }
 
 // Record is one line of a recording.
@@ -92,7 +95,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Experiment == "" {
 		o.Experiment = "sim"
 	}
-	clk := clock.NewVirtual(Epoch)
+	clk := sched.NewVirtual(Epoch)
 	clk.SetLimit(Epoch.Add(o.For))
 	broker := pubsub.NewMemory()
 	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}}
@@ -102,7 +105,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		enc = json.NewEncoder(o.Record)
 		enc.SetEscapeHTML(false)
 	}
-	stateTopic := topic.State(o.Unit, o.Experiment, runtime.DosingJobName)
+	stateTopic := topic.State(o.Unit, o.Experiment, dosing.JobName)
 	eventsTopic := topic.DosingEvents(o.Unit, o.Experiment)
 	broker.Tap = func(_ string, m pubsub.Message) {
 		sum.Messages++
@@ -110,12 +113,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			sum.FinalState = string(m.Payload)
 		}
 		if m.Topic == eventsTopic {
-			var ev struct {
-				V float64 `json:"volume_change"`
-				E string  `json:"event"`
-			}
-			if json.Unmarshal(m.Payload, &ev) == nil {
-				sum.EventML[ev.E] += ev.V
+			if ev, err := payload.ParseDosingEvent(m.Payload); err == nil {
+				sum.EventML[ev.Event] += float64(ev.VolumeChange)
 			}
 		}
 		if o.Record != nil && recErr == nil {
@@ -131,12 +130,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		console = slog.New(slog.DiscardHandler)
 	}
 	env := &runtime.Env{
-		Unit: o.Unit, Experiment: o.Experiment, Clock: clk,
+		Unit: o.Unit, Experiment: o.Experiment, Sched: clk,
 		Connect: func(opts pubsub.Options) (pubsub.Client, error) { return broker.Connect(opts), nil },
 		Board:   reactor, Config: cfg,
-		FallbackCalibration: unit.SimCalibration(reactor),
-		Liquid:              liquid.NewMemStore(),
-		Console:             console,
+		Liquid:  liquid.NewMemStore(),
+		Console: console,
 	}
 	if o.Progress != nil {
 		step := o.For / 50
@@ -153,29 +151,41 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.At != nil {
 		o.At(clk, broker, env)
 	}
-	mon, err := runtime.StartMonitor(env)
-	if err != nil {
-		return nil, err
-	}
-	defer mon.Close()
-	a, err := unit.StartScript(env, unit.ScriptOptions{Path: o.Script, Overrides: o.Overrides})
-	if err != nil {
-		return nil, err
-	}
-	sum.Automation = a.Program().Name()
-	var mu = &sum.ErrorMessages
-	a.Log.OnRecord = func(level, msg string) {
-		if level == "ERROR" && len(*mu) < 5 {
-			*mu = append(*mu, msg)
+	sup := runtime.NewSupervisor(env)
+	var (
+		mon              *runtime.Monitor
+		a                *dosing.Automation
+		startErr, runErr error
+	)
+	clk.Go("simulate", func() {
+		if mon, startErr = runtime.StartMonitor(env); startErr != nil {
+			return
 		}
+		_ = sup.Start(ctx, mon, nil)
+		if a, startErr = unit.StartScript(env, unit.ScriptOptions{Path: o.Script, Overrides: o.Overrides}); startErr != nil {
+			sup.StopAll()
+			return
+		}
+		sum.Automation = a.Program().Name()
+		errs := &sum.ErrorMessages
+		a.Log.OnRecord = func(level, msg string) {
+			if level == "ERROR" && len(*errs) < 5 {
+				*errs = append(*errs, msg)
+			}
+		}
+		// When the automation ends, so does the unit.
+		_ = sup.Start(ctx, a, func(err error) { runErr = err; sup.StopAll() })
+	})
+	clk.Run(ctx)
+	if startErr != nil {
+		return nil, startErr
 	}
-	runErr := a.Run(ctx)
 	reactor.HaltAll()
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "\r%s\r", strings.Repeat(" ", 72))
 	}
 	sum.Doses, sum.Errors = a.Doses, a.Errors
-	if st, err := mon.State(o.Experiment); err == nil {
+	if st, err := mon.Liquid(o.Experiment); err == nil {
 		sum.Model = st
 	}
 	sum.Reactor = reactor.State()

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 )
@@ -56,7 +56,7 @@ func TestSeedChangesTheSimulatedReactor(t *testing.T) {
 func TestScheduledCommandsInVirtualTime(t *testing.T) {
 	// A scientist changes the exchange volume over MQTT at 1 h.
 	s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1,
-		At: func(c *clock.Virtual, b *pubsub.Memory, env *runtime.Env) {
+		At: func(c *sched.Virtual, b *pubsub.Memory, env *runtime.Env) {
 			ctl := b.Connect(pubsub.Options{ClientID: "ctl"})
 			c.At(Epoch.Add(time.Hour), func() {
 				ctl.Publish("pioreactor/sim/sim/dosing_automation/exchange_volume_ml/set", []byte("0.5"), 1, false)

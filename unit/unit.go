@@ -19,11 +19,14 @@ import (
 	"github.com/piolab/pio/calibration"
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/dosing"
+	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/script"
 	"github.com/piolab/pio/stdlib"
 )
@@ -108,12 +111,15 @@ func DialBroker(opts Options, clientID string, timeout time.Duration) (pubsub.Cl
 		Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, timeout)
 }
 
-// Machine is a unit running on this machine.
+// Machine is a unit running on this machine: one board, one real-time
+// scheduler, and a supervisor that hosts its jobs.
 type Machine struct {
-	Env     *runtime.Env
-	Reactor *sim.Reactor
-	Monitor *runtime.Monitor
-	broker  *mqttnet.Embedded
+	Env        *runtime.Env
+	Board      hw.Board
+	Supervisor *runtime.Supervisor
+	Monitor    *runtime.Monitor
+	sched      *sched.Real
+	broker     *mqttnet.Embedded
 }
 
 // Open assembles the unit. The board is the simulated reactor, in real time,
@@ -159,16 +165,17 @@ func Open(opts Options) (*Machine, error) {
 		m.Close()
 		return nil, err
 	}
-	m.Reactor = reactor
+	m.Board = reactor
+	m.sched = sched.NewReal(clk)
 	m.Env = &runtime.Env{
-		Unit: unitName, Experiment: experiment, Clock: clk, Connect: connect, AsyncPublish: true,
+		Unit: unitName, Experiment: experiment, Sched: m.sched, Connect: connect, AsyncPublish: true,
 		Board: reactor, Config: cfg,
-		Calibrations:        calibration.Store{Dir: filepath.Join(home, "calibrations")},
-		FallbackCalibration: SimCalibration(reactor),
-		Liquid:              &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
-		Registry:            &runtime.Registry{Dir: filepath.Join(home, "run")},
-		Console:             log,
+		Calibrations: calibration.Store{Dir: filepath.Join(home, "calibrations")},
+		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
+		Registry:     &runtime.Registry{Dir: filepath.Join(home, "run")},
+		Console:      log,
 	}
+	m.Supervisor = runtime.NewSupervisor(m.Env)
 	return m, nil
 }
 
@@ -206,14 +213,6 @@ func NewSimReactor(cfg *config.Config, clk sim.Clock, seed int64) (*sim.Reactor,
 		VolumeML: vol, EffluxML: efflux, CapacityML: model.CapacityML}), nil
 }
 
-// SimCalibration gives every pump of a simulated reactor its nominal flow as
-// calibration, as if calibrated at the factory; an active calibration wins.
-func SimCalibration(r *sim.Reactor) func(string) (calibration.Pump, bool) {
-	return func(device string) (calibration.Pump, bool) {
-		return calibration.Pump{Name: "simulated", Device: device + "_pump", Slope: r.NominalMLPerSecond(), Hz: 250, DC: 100}, true
-	}
-}
-
 // EnsureMonitor starts the monitor in this process unless one already runs on
 // this unit (the liquid model has exactly one owner).
 func (m *Machine) EnsureMonitor() error {
@@ -226,19 +225,18 @@ func (m *Machine) EnsureMonitor() error {
 		return err
 	}
 	m.Monitor = mon
-	return nil
+	return m.Supervisor.Start(context.Background(), mon, nil)
 }
 
-// Close stops everything this machine started: pumps, monitor, board, broker.
+// Close stops everything this machine started: pumps and jobs (waiting for
+// them to end), then the board's outputs, then the broker.
 func (m *Machine) Close() {
-	if m.Env != nil {
-		m.Env.StopAllPumps()
+	if m.Supervisor != nil {
+		m.Supervisor.StopAll()
+		m.sched.Wait()
 	}
-	if m.Monitor != nil {
-		m.Monitor.Close()
-	}
-	if m.Reactor != nil {
-		m.Reactor.HaltAll()
+	if m.Board != nil {
+		m.Board.HaltAll()
 	}
 	if m.broker != nil {
 		m.broker.Close()
@@ -255,12 +253,12 @@ type ScriptOptions struct {
 
 // StartScript loads a script and starts its dosing automation on env. The
 // caller runs it with Run.
-func StartScript(env *runtime.Env, o ScriptOptions) (*runtime.DosingAutomation, error) {
+func StartScript(env *runtime.Env, o ScriptOptions) (*dosing.Automation, error) {
 	s, err := LoadScript(o.Path, env.Unit, env.Experiment)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.StartDosingAutomation(env, runtime.AutomationOptions{
+	return dosing.Start(env, dosing.Options{
 		Program: s, Overrides: o.Overrides,
 		CurrentVolumeML: o.CurrentVolumeML, AltMediaFraction: o.AltMediaFraction, EffluxTubeVolumeML: o.EffluxTubeVolumeML,
 	})
@@ -286,5 +284,14 @@ func (m *Machine) RunScript(ctx context.Context, o ScriptOptions) error {
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	return m.RunJob(ctx, a)
+}
+
+// RunJob hosts a started job until its Run returns, and returns its error.
+func (m *Machine) RunJob(ctx context.Context, r runtime.Runner) error {
+	done := make(chan error, 1)
+	if err := m.Supervisor.Start(ctx, r, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	return <-done
 }

@@ -38,23 +38,21 @@ func runCommand() *cli.Command {
 					return err
 				}
 				defer m.Close()
-				// A manual pump is a job of its own on this unit: one at a time,
-				// listed and stoppable by pio kill.
-				release, err := m.Env.Registry.Acquire(name, m.Env.Unit, m.Env.Experiment)
-				if err != nil {
+				if err := m.EnsureMonitor(); err != nil {
 					return err
 				}
-				defer release()
-				if err := m.EnsureMonitor(); err != nil {
+				// A manual pump is a job of its own on this unit: one at a time,
+				// listed and stoppable by pio kill.
+				p, err := runtime.StartPumpAction(m.Env, req)
+				if err != nil {
 					return err
 				}
 				ctx, stop := stopOnSignal()
 				defer stop()
-				moved, err := runtime.RunPump(ctx, m.Env, m.Env.Experiment, req)
-				if err != nil {
+				if err := m.RunJob(ctx, p); err != nil {
 					return err
 				}
-				fmt.Printf("%s: moved %.4f mL\n", name, moved)
+				fmt.Printf("%s: moved %.4f mL\n", name, p.Moved)
 				return nil
 			},
 		}

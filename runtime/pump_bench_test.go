@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"github.com/piolab/pio/payload"
 	"sort"
 	"sync"
 	"testing"
@@ -11,31 +10,8 @@ import (
 	"github.com/piolab/pio/calibration"
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/hw"
+	"github.com/piolab/pio/sched"
 )
-
-// BenchmarkExecuteIOActionLeaf measures execute_io_action's own overhead for a
-// one-leaf call (media, waste, extra waste) with pumps that take no time, on a
-// virtual clock with zero pauses: validation, resolution, the overflow check,
-// the DosingStarted/Stopped events, and the accounting events of the three
-// pump functions through the in-memory broker.
-func BenchmarkExecuteIOActionLeaf(b *testing.B) {
-	h := newHarness(&testing.T{}, "dosing_automation.config pause_between_subdoses_seconds 0")
-	a, err := StartDosingAutomation(h.env, AutomationOptions{Program: &fakeProgram{stubs: returnML("media", "waste")}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	h.broker.Tap = nil
-	doses := []payload.Dose{{Key: "media_ml", ML: 0.5}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := a.ExecuteIOAction(ctx, 0.5, doses); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 // timedPWM records when its duty changes, on the wall clock.
 type timedPWM struct {
@@ -65,6 +41,10 @@ func (p *timedPWM) SetDuty(d float64) error {
 
 type timedBoard struct{ last *timedPWM }
 
+func (b *timedBoard) FactoryPumpCalibration(d string) (calibration.Pump, bool) {
+	return calibration.Pump{Name: "b", Device: d, Slope: 1, Hz: 100, DC: 100}, true
+}
+
 func (b *timedBoard) Name() string          { return "timed" }
 func (b *timedBoard) Simulated() bool       { return true }
 func (b *timedBoard) PWM() hw.PWMController { return b }
@@ -82,15 +62,13 @@ func BenchmarkPumpOnTimeOvershoot(b *testing.B) {
 	h := newHarness(&testing.T{})
 	board := &timedBoard{}
 	h.env.Board = board
-	h.env.Clock = clock.Real{}
+	h.env.Sched = sched.NewReal(clock.Real{})
 	h.env.AsyncPublish = true
 	h.broker.Tap = nil
-	h.env.FallbackCalibration = func(d string) (calibration.Pump, bool) {
-		return calibration.Pump{Name: "b", Device: d, Slope: 1, Hz: 100, DC: 100}, true
-	}
+	log := newLogger(h.env, nil, "exp1", "bench")
 	var over []float64
 	for b.Loop() {
-		if _, err := RunPump(context.Background(), h.env, "exp1", PumpRequest{Device: "media", ML: ptr(0.05)}); err != nil {
+		if _, err := RunPump(context.Background(), h.env, PumpRequest{Device: "media", ML: ptr(0.05), Experiment: "exp1", Client: h.ctl, Log: log}); err != nil {
 			b.Fatal(err)
 		}
 		on := board.last.offAt.Sub(board.last.onAt)

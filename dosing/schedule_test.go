@@ -1,4 +1,4 @@
-package runtime
+package dosing
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 
 // runTimes runs p until the virtual clock reaches limit and returns when
 // execute() ran, as offsets from the start.
-func runTimes(t *testing.T, h *harness, p *fakeProgram, limit time.Duration, setup func(a *DosingAutomation)) []time.Duration {
+func runTimes(t *testing.T, h *harness, p *fakeProgram, limit time.Duration, setup func(a *Automation)) []time.Duration {
 	t.Helper()
 	var runs []time.Duration
 	inner := p.exec
-	p.exec = func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
+	p.exec = func(ctx context.Context, a *Automation) (*payload.Event, error) {
 		runs = append(runs, h.clk.Now().Sub(epoch))
 		if inner != nil {
 			return inner(ctx, a)
@@ -27,7 +27,7 @@ func runTimes(t *testing.T, h *harness, p *fakeProgram, limit time.Duration, set
 		setup(a)
 	}
 	h.clk.SetLimit(epoch.Add(limit))
-	if err := a.Run(context.Background()); err != nil {
+	if err := h.run(a, context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return runs
@@ -58,10 +58,10 @@ var twentyMinutes = []SettingDecl{{Name: "duration", Datatype: payload.TypeFloat
 
 func TestScheduleFirstRunAfterTwoSecondsThenGrid(t *testing.T) {
 	h := newHarness(t)
-	slow := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
+	slow := func(ctx context.Context, a *Automation) (*payload.Event, error) {
 		// A run that takes 25 minutes skips a grid point instead of drifting.
 		if len(a.prog.(*fakeProgram).recorded()) == 0 && h.clk.Now().Sub(epoch) > 30*time.Minute && h.clk.Now().Sub(epoch) < 50*time.Minute {
-			h.clk.Advance(25 * time.Minute)
+			_ = h.clk.SleepUntil(ctx, h.clk.Now().Add(25*time.Minute))
 		}
 		return nil, nil
 	}
@@ -74,8 +74,8 @@ func TestScheduleFirstRunAfterTwoSecondsThenGrid(t *testing.T) {
 
 func TestScheduleSkipsRunsWhileSleeping(t *testing.T) {
 	h := newHarness(t)
-	h.clk.At(epoch.Add(10*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "sleeping") })
-	h.clk.At(epoch.Add(50*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
+	h.clk.At(epoch.Add(10*time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/$state/set", "sleeping") })
+	h.clk.At(epoch.Add(50*time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
 	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, time.Hour+5*time.Minute, nil)
 	if want := durations("2s", "1h0m2s"); !sameDurations(runs, want) {
 		t.Errorf("runs at %v, want %v", runs, want)
@@ -84,7 +84,7 @@ func TestScheduleSkipsRunsWhileSleeping(t *testing.T) {
 
 func TestDurationChangeBeforeFirstRunRunsNow(t *testing.T) {
 	h := newHarness(t)
-	h.clk.At(epoch.Add(time.Second), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "0.05") })
+	h.clk.At(epoch.Add(time.Second), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/duration/set", "0.05") })
 	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 8*time.Second, nil)
 	if want := durations("1s", "4s", "7s"); !sameDurations(runs, want) {
 		t.Errorf("runs at %v, want %v (an immediate run, then every 3 s)", runs, want)
@@ -93,8 +93,8 @@ func TestDurationChangeBeforeFirstRunRunsNow(t *testing.T) {
 
 func TestDurationChangeAfterARunCountsFromTheLastRun(t *testing.T) {
 	h := newHarness(t)
-	h.clk.At(epoch.Add(5*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "10") })
-	h.clk.At(epoch.Add(40*time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", "1") })
+	h.clk.At(epoch.Add(5*time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/duration/set", "10") })
+	h.clk.At(epoch.Add(40*time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/duration/set", "1") })
 	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 42*time.Minute+30*time.Second, nil)
 	want := durations("2s", "10m2s", "20m2s", "30m2s", "40m0s", "41m0s", "42m0s")
 	if !sameDurations(runs, want) {
@@ -106,10 +106,10 @@ func TestDurationRejectsNonPositive(t *testing.T) {
 	h := newHarness(t)
 	for _, bad := range []string{"0", "-1", "-0.1", "abc"} {
 		bad := bad
-		h.clk.At(epoch.Add(time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/duration/set", bad) })
+		h.clk.At(epoch.Add(time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/duration/set", bad) })
 	}
-	var a *DosingAutomation
-	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 45*time.Minute, func(x *DosingAutomation) { a = x })
+	var a *Automation
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes}, 45*time.Minute, func(x *Automation) { a = x })
 	if want := durations("2s", "20m2s", "40m2s"); !sameDurations(runs, want) {
 		t.Errorf("runs at %v, want %v", runs, want)
 	}
@@ -119,7 +119,7 @@ func TestDurationRejectsNonPositive(t *testing.T) {
 	if !h.logged("ERROR", "duration must be greater than 0") {
 		t.Error("no error log for a non-positive duration")
 	}
-	_, err := StartDosingAutomation(newHarness(t).env, AutomationOptions{Program: &fakeProgram{settings: twentyMinutes}, Overrides: map[string]string{"duration": "0"}})
+	_, err := Start(newHarness(t).env, Options{Program: &fakeProgram{settings: twentyMinutes}, Overrides: map[string]string{"duration": "0"}})
 	if err == nil || !strings.Contains(err.Error(), "duration must be greater than 0") {
 		t.Errorf("--duration 0: %v", err)
 	}
@@ -141,11 +141,11 @@ func TestNoDurationRunsOnceThenEnds(t *testing.T) {
 
 func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
 	h := newHarness(t)
-	boom := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
+	boom := func(ctx context.Context, a *Automation) (*payload.Event, error) {
 		return nil, errors.New("demo.star:3:5: boom")
 	}
-	var a *DosingAutomation
-	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes, exec: boom}, 45*time.Minute, func(x *DosingAutomation) { a = x })
+	var a *Automation
+	runs := runTimes(t, h, &fakeProgram{settings: twentyMinutes, exec: boom}, 45*time.Minute, func(x *Automation) { a = x })
 	if len(runs) != 3 || a.Errors != 3 {
 		t.Errorf("runs %v, errors %d; want 3 and 3", runs, a.Errors)
 	}
@@ -161,13 +161,13 @@ func TestExecuteErrorIsPublishedAndTheJobContinues(t *testing.T) {
 func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	long := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
-		_, err := a.RunPump(ctx, "media", ptr(30), nil)
+	long := func(ctx context.Context, a *Automation) (*payload.Event, error) {
+		_, err := a.Pump(ctx, "media", ptr(30), nil)
 		return nil, err
 	}
 	a := h.start(&fakeProgram{exec: long})
 	h.clk.At(epoch.Add(10*time.Second), cancel) // Ctrl-C, 8 s into the pump
-	if err := a.Run(ctx); err != nil {
+	if err := h.run(a, ctx); err != nil {
 		t.Fatal(err)
 	}
 	tr := h.reactor.DutyTrace()
@@ -187,13 +187,13 @@ func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 
 func TestDisconnectOverMQTTStopsAPumpMidDose(t *testing.T) {
 	h := newHarness(t)
-	long := func(ctx context.Context, a *DosingAutomation) (*payload.Event, error) {
-		_, err := a.ExecuteIOAction(ctx, 0.9, []payload.Dose{{Key: "media_ml", ML: 0.9}})
+	long := func(ctx context.Context, a *Automation) (*payload.Event, error) {
+		_, err := a.ExecuteIOAction(ctx, 0.9, []payload.Dose{{Key: "media_ml", ML: 0.9}}, nil)
 		return nil, err
 	}
 	a := h.start(&fakeProgram{exec: long})
-	h.clk.At(epoch.Add(2500*time.Millisecond), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "disconnected") })
-	if err := a.Run(context.Background()); err != nil {
+	h.clk.At(epoch.Add(2500*time.Millisecond), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/$state/set", "disconnected") })
+	if err := h.run(a, context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := sum(h.eventVolumes("add_media")); got != 0.5 {

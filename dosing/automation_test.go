@@ -1,10 +1,12 @@
-package runtime
+package dosing
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
 	"math"
 	"strings"
 	"testing"
@@ -50,7 +52,7 @@ func TestExecuteIOActionBriefExample(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	res, err := a.ExecuteIOAction(context.Background(), 1.0, []payload.Dose{{Key: "media_ml", ML: 1.0}})
+	res, err := h.exec(a, 1.0, []payload.Dose{{Key: "media_ml", ML: 1.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestExecuteIOActionSubdosing(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p, withVolume(10))
-	res, err := a.ExecuteIOAction(context.Background(), 3.0, []payload.Dose{{Key: "media_ml", ML: 2.0}})
+	res, err := h.exec(a, 3.0, []payload.Dose{{Key: "media_ml", ML: 2.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func TestExecuteIOActionLeafCount(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	if _, err := a.ExecuteIOAction(context.Background(), 3, []payload.Dose{{Key: "media_ml", ML: 3}}); err != nil {
+	if _, err := h.exec(a, 3, []payload.Dose{{Key: "media_ml", ML: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -111,7 +113,7 @@ func TestExecuteIOActionLeafCount(t *testing.T) {
 func TestExecuteIOActionRealPumps(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{})
-	res, err := a.ExecuteIOAction(context.Background(), 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}})
+	res, err := h.exec(a, 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +130,11 @@ func TestExecuteIOActionRealPumps(t *testing.T) {
 
 func TestExecuteIOActionUpdatesLiquidModel(t *testing.T) {
 	h := newHarness(t)
-	if _, err := StartMonitor(h.env); err != nil {
+	if _, err := runtime.StartMonitor(h.env); err != nil {
 		t.Fatal(err)
 	}
 	a := h.start(&fakeProgram{})
-	if _, err := a.ExecuteIOAction(context.Background(), 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}}); err != nil {
+	if _, err := h.exec(a, 1.26, []payload.Dose{{Key: "media_ml", ML: 1.25}, {Key: "alt_media_ml", ML: 0.01}}); err != nil {
 		t.Fatal(err)
 	}
 	if v := a.CurrentVolume(); v != 14.0 {
@@ -145,12 +147,12 @@ func TestExecuteIOActionUpdatesLiquidModel(t *testing.T) {
 
 func TestBalancedTransfersKeepVolume(t *testing.T) {
 	h := newHarness(t, "bioreactor efflux_tube_volume_ml 15")
-	if _, err := StartMonitor(h.env); err != nil {
+	if _, err := runtime.StartMonitor(h.env); err != nil {
 		t.Fatal(err)
 	}
 	a := h.start(&fakeProgram{}, withVolume(15))
 	for _, s := range []struct{ media, alt, waste float64 }{{0.5, 0.35, 0.85}, {0.15, 0.15, 0.3}, {0.6, 0, 0.6}, {0, 0.6, 0.6}, {0, 0, 0}} {
-		if _, err := a.ExecuteIOAction(context.Background(), s.waste, []payload.Dose{{Key: "media_ml", ML: s.media}, {Key: "alt_media_ml", ML: s.alt}}); err != nil {
+		if _, err := h.exec(a, s.waste, []payload.Dose{{Key: "media_ml", ML: s.media}, {Key: "alt_media_ml", ML: s.alt}}); err != nil {
 			t.Fatal(err)
 		}
 		if v := a.CurrentVolume(); v != 15 {
@@ -161,16 +163,16 @@ func TestBalancedTransfersKeepVolume(t *testing.T) {
 
 func TestInitialValuesAndEffluxFloor(t *testing.T) {
 	h := newHarness(t)
-	if _, err := StartMonitor(h.env); err != nil {
+	if _, err := runtime.StartMonitor(h.env); err != nil {
 		t.Fatal(err)
 	}
-	a := h.start(&fakeProgram{}, func(o *AutomationOptions) {
+	a := h.start(&fakeProgram{}, func(o *Options) {
 		o.CurrentVolumeML, o.EffluxTubeVolumeML, o.AltMediaFraction = ptr(10), ptr(15), ptr(0.5)
 	})
 	if a.CurrentVolume() != 10 || a.EffluxTubeVolume() != 15 || a.AltMediaFraction() != 0.5 {
 		t.Fatalf("mirrors %v %v %v", a.CurrentVolume(), a.EffluxTubeVolume(), a.AltMediaFraction())
 	}
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "alt_media_ml", ML: 0}}); err != nil {
+	if _, err := h.exec(a, 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "alt_media_ml", ML: 0}}); err != nil {
 		t.Fatal(err)
 	}
 	if a.CurrentVolume() != 11 || math.Abs(a.AltMediaFraction()-0.4545454545) > 1e-6 {
@@ -178,7 +180,7 @@ func TestInitialValuesAndEffluxFloor(t *testing.T) {
 	}
 	// A second automation starts from the stored values.
 	a.Close()
-	b := h.start(&fakeProgram{}, func(o *AutomationOptions) { o.EffluxTubeVolumeML = ptr(16) })
+	b := h.start(&fakeProgram{}, func(o *Options) { o.EffluxTubeVolumeML = ptr(16) })
 	if b.CurrentVolume() != 11 || b.EffluxTubeVolume() != 16 || math.Abs(b.AltMediaFraction()-0.4545454545) > 1e-6 {
 		t.Errorf("stored values: V %v efflux %v f %v", b.CurrentVolume(), b.EffluxTubeVolume(), b.AltMediaFraction())
 	}
@@ -188,7 +190,7 @@ func TestExecuteIOActionFloatRoundingTolerance(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: returnML("media", "waste")})
 	w := 1.2 - 1.1
-	res, err := a.ExecuteIOAction(context.Background(), w, []payload.Dose{{Key: "media_ml", ML: 0.1}})
+	res, err := h.exec(a, w, []payload.Dose{{Key: "media_ml", ML: 0.1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestExecuteIOActionRejectsBadInput(t *testing.T) {
 			h := newHarness(t)
 			p := &fakeProgram{stubs: returnML("media", "waste")}
 			a := h.start(p)
-			_, err := a.ExecuteIOAction(context.Background(), tt.waste, tt.doses)
+			_, err := h.exec(a, tt.waste, tt.doses)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -236,7 +238,7 @@ func TestExecuteIOActionRejectsBadInput(t *testing.T) {
 func TestZeroVolumeNeedsNoFunction(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: returnML("media", "waste")})
-	res, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "salty_media_ml", ML: 0}})
+	res, err := h.exec(a, 1, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "salty_media_ml", ML: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +255,7 @@ func TestCustomPumpFunctions(t *testing.T) {
 		"waste":       nil,
 	}}
 	a := h.start(p)
-	res, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "salty_media_ml", ML: 0.75}, {Key: "acid_media_ml", ML: 0.25}})
+	res, err := h.exec(a, 1, []payload.Dose{{Key: "salty_media_ml", ML: 0.75}, {Key: "acid_media_ml", ML: 0.25}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,28 +285,28 @@ func TestCustomPumpFunctions(t *testing.T) {
 // A custom function that drives a built-in pump is counted once: by the pump.
 type pumpingProgram struct{ fakeProgram }
 
-func (p *pumpingProgram) PumpFunc(a *DosingAutomation, name string) (PumpFunc, bool) {
+func (p *pumpingProgram) PumpFunc(a *Automation, name string) (PumpFunc, bool) {
 	if name != "slow_media" {
 		return nil, false
 	}
 	return func(ctx context.Context, ml float64) (float64, error) {
 		half := ml / 2
-		m1, err := a.RunPump(ctx, "media", &half, nil)
+		m1, err := a.Pump(ctx, "media", &half, nil)
 		if err != nil {
 			return m1, err
 		}
-		m2, err := a.RunPump(ctx, "media", &half, nil)
+		m2, err := a.Pump(ctx, "media", &half, nil)
 		return m1 + m2 + 0.1, err // claims 0.1 mL more than the pump moved
 	}, true
 }
 
 func TestCustomFunctionCallingBuiltinPumpCountsOnce(t *testing.T) {
 	h := newHarness(t)
-	if _, err := StartMonitor(h.env); err != nil {
+	if _, err := runtime.StartMonitor(h.env); err != nil {
 		t.Fatal(err)
 	}
 	a := h.start(&pumpingProgram{})
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "slow_media_ml", ML: 0.8}}); err != nil {
+	if _, err := h.exec(a, 1, []payload.Dose{{Key: "slow_media_ml", ML: 0.8}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sum(h.eventVolumes("add_media")); math.Abs(got-0.8) > 1e-12 {
@@ -323,14 +325,14 @@ func TestOverflowCheckUsesCumulativeVolume(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "alt_media", "waste")}
 	a := h.start(p, withVolume(36-0.7))
-	res, err := a.ExecuteIOAction(context.Background(), 0.8, []payload.Dose{{Key: "media_ml", ML: 0.4}, {Key: "alt_media_ml", ML: 0.4}})
+	res, err := h.exec(a, 0.8, []payload.Dose{{Key: "media_ml", ML: 0.4}, {Key: "alt_media_ml", ML: 0.4}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []call{{"media", 0.4}}; !callsEqual(p.recorded(), want) {
 		t.Errorf("calls %v, want %v", p.recorded(), want)
 	}
-	if a.State() != Sleeping {
+	if a.State() != runtime.Sleeping {
 		t.Errorf("state %s, want sleeping", a.State())
 	}
 	if res.Get("media_ml") != 0.4 || res.Get("alt_media_ml") != 0 || res.Get("waste_ml") != 0 {
@@ -370,14 +372,16 @@ func TestVolumeMirrorThresholds(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{})
 	h.ctl.Publish("pioreactor/unit1/exp1/bioreactor/current_volume_ml", []byte("35.1"), 2, true)
-	if a.CurrentVolume() != 35.1 || a.State() != Ready || !h.logged("WARNING", "35.1") {
+	h.settle()
+	if a.CurrentVolume() != 35.1 || a.State() != runtime.Ready || !h.logged("WARNING", "35.1") {
 		t.Errorf("warn level: V %v, state %s", a.CurrentVolume(), a.State())
 	}
 	if n := len(h.published("pioreactor/unit1/exp1/add_media/$state/set")); n != 0 {
 		t.Errorf("%d stop messages at the warning level", n)
 	}
 	h.ctl.Publish("pioreactor/unit1/exp1/bioreactor/current_volume_ml", []byte("36"), 2, true)
-	if a.State() != Sleeping || !h.logged("ERROR", "Pausing all pumping") {
+	h.settle()
+	if a.State() != runtime.Sleeping || !h.logged("ERROR", "Pausing all pumping") {
 		t.Errorf("stop level: state %s", a.State())
 	}
 	checkStopMessages(t, h)
@@ -386,7 +390,7 @@ func TestVolumeMirrorThresholds(t *testing.T) {
 func TestUnderRemovedWasteWarns(t *testing.T) {
 	h := newHarness(t)
 	a := h.start(&fakeProgram{stubs: map[string]func(float64) float64{"media": nil, "waste": func(ml float64) float64 { return ml / 2 }}})
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
+	if _, err := h.exec(a, 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if !h.logged("WARNING", "Waste was under-removed") {
@@ -398,9 +402,9 @@ func TestSleepingPausesDosingUntilReady(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	a.SetState(Sleeping)
-	h.clk.At(epoch.Add(time.Minute), func() { h.set("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
+	a.SetState(runtime.Sleeping)
+	h.clk.At(epoch.Add(time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/$state/set", "ready") })
+	if _, err := h.exec(a, 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < time.Minute {
@@ -412,9 +416,9 @@ func TestNoPumpStartsWhileTheBrokerIsLost(t *testing.T) {
 	h := newHarness(t)
 	p := &fakeProgram{stubs: returnML("media", "waste")}
 	a := h.start(p)
-	a.connectionLost(errors.New("link down"))
-	h.clk.At(epoch.Add(2*time.Minute), a.republish) // the client reconnected
-	if _, err := a.ExecuteIOAction(context.Background(), 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
+	pubsub.LoseConnection(a.Client(), errors.New("link down"))
+	h.clk.At(epoch.Add(2*time.Minute), func() { pubsub.Reconnect(a.Client()) }) // the client reconnected
+	if _, err := h.exec(a, 1, []payload.Dose{{Key: "media_ml", ML: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.recorded()) != 3 || h.clk.Now().Sub(epoch) < 2*time.Minute {
@@ -426,24 +430,25 @@ func TestStaleRetainedVolumeDoesNotStopAFreshJob(t *testing.T) {
 	h := newHarness(t)
 	// A retained volume left at the stop level by an earlier run, and no monitor.
 	h.ctl.Publish("pioreactor/unit1/exp1/bioreactor/current_volume_ml", []byte("36.5"), 2, true)
+	h.settle()
 	a := h.start(&fakeProgram{}, withVolume(19))
-	if a.State() != Ready || a.CurrentVolume() != 19 {
+	if a.State() != runtime.Ready || a.CurrentVolume() != 19 {
 		t.Errorf("state %s, volume %v; want ready at the explicit 19 mL", a.State(), a.CurrentVolume())
 	}
 }
 
 func TestFromZeroVolumeDosesAccumulate(t *testing.T) {
 	h := newHarness(t)
-	mon, err := StartMonitor(h.env)
+	mon, err := runtime.StartMonitor(h.env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := h.start(&fakeProgram{}, withVolume(0))
 	for run, want := range []float64{0.5, 1.0} {
-		if _, err := a.ExecuteIOAction(context.Background(), 0.5, []payload.Dose{{Key: "media_ml", ML: 0.5}}); err != nil {
+		if _, err := h.exec(a, 0.5, []payload.Dose{{Key: "media_ml", ML: 0.5}}); err != nil {
 			t.Fatal(err)
 		}
-		st, _ := mon.State("exp1")
+		st, _ := mon.Liquid("exp1")
 		// The waste cannot lower the volume: it is below the efflux tube.
 		if st.CumMediaML != want || st.CurrentVolumeML != want || a.CurrentVolume() != want {
 			t.Errorf("run %d: cumulative %v, volume %v (mirror %v); want %v", run+1, st.CumMediaML, st.CurrentVolumeML, a.CurrentVolume(), want)
@@ -454,7 +459,7 @@ func TestFromZeroVolumeDosesAccumulate(t *testing.T) {
 func TestSettingsHistoryMessage(t *testing.T) {
 	h := newHarness(t)
 	h.start(&fakeProgram{name: "chemo", settings: []SettingDecl{{Name: "duration", Datatype: payload.TypeFloat, Default: 20.0}, {Name: "volume", Datatype: payload.TypeFloat, Default: 0.5}}})
-	h.clk.Advance(time.Minute)
+	h.advance(time.Minute)
 	h.set("pioreactor/unit1/exp1/dosing_automation/volume/set", "0.75")
 	msgs := h.payloads("pioreactor/unit1/exp1/dosing_automation/dosing_automation_settings")
 	if len(msgs) != 2 {

@@ -1,0 +1,372 @@
+// Package dosing runs dosing automations: the dosing_automation job, its
+// schedule, its mirror of the liquid model, and execute_io_action with
+// upstream's rules. A Program (a Starlark script, or Go in tests) supplies
+// execute() and the custom pump functions; the runtime package supplies the
+// job, the periodic schedule and the pumps.
+package dosing
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/topic"
+)
+
+// JobName is the job name of every dosing automation.
+const JobName = "dosing_automation"
+
+// FirstRunDelay is how long after ready an automation first runs by default,
+// as upstream's built-in periodic automations do (run_after_seconds=2.0);
+// [dosing_automation.config] first_run_delay_seconds changes it.
+const FirstRunDelay = 2 * time.Second
+
+// SettingDecl declares a program setting and its default.
+type SettingDecl struct {
+	Name     string
+	Datatype string // payload.TypeFloat, TypeInteger, TypeBoolean, TypeString
+	Default  any
+}
+
+// PumpFunc moves ml of liquid and returns what it moved.
+type PumpFunc func(ctx context.Context, ml float64) (float64, error)
+
+// PumpFuncs finds a program's own pump function for a dose name (media,
+// salty_media, waste, ...): its add_<name>_to_bioreactor. nil means none.
+type PumpFuncs func(name string) (PumpFunc, bool)
+
+// Program is a loaded automation: what an Automation runs.
+type Program interface {
+	// Name is the automation_name.
+	Name() string
+	Settings() []SettingDecl
+	// Execute runs one execute(). The returned event may be nil.
+	Execute(ctx context.Context, a *Automation) (*payload.Event, error)
+}
+
+// Options start a dosing automation.
+type Options struct {
+	Program Program
+	// Overrides are settings given as text (pio run-script --volume 2).
+	Overrides map[string]string
+	// Starting liquid values; nil takes the stored value, else the config default.
+	CurrentVolumeML, AltMediaFraction, EffluxTubeVolumeML *float64
+}
+
+// Limits are the dosing section of the configuration, read once at start.
+type Limits struct {
+	MaxSubdose, Pause, Multiplier float64
+	// MaxSteps bounds the Starlark steps of one execute(); MaxExecute its
+	// duration on the runtime clock.
+	MaxSteps   uint64
+	MaxExecute time.Duration
+	// FirstRunDelay is the wait between ready and the first execute().
+	FirstRunDelay time.Duration
+}
+
+// Automation is a dosing_automation job running a Program.
+type Automation struct {
+	*runtime.Job
+	prog     Program
+	model    config.Model
+	Limits   Limits
+	schedule *runtime.Periodic
+	mirror   mirror
+
+	mu            sync.Mutex
+	stopPumping   bool
+	runCancel     context.CancelFunc
+	scopes        []*pumpScope
+	active        map[string]context.CancelFunc // running pumps by action name
+	settingsSince time.Time
+
+	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
+	Doses, Errors int
+}
+
+// Start creates the job, publishes its settings, seeds the liquid model, and
+// moves it to ready. Call Run next.
+func Start(env *runtime.Env, opts Options) (*Automation, error) {
+	prog := opts.Program
+	name := prog.Name()
+	if name == "" || name == "config" {
+		return nil, fmt.Errorf("automation_name %q is not allowed", name)
+	}
+	model, err := env.Config.Model()
+	if err != nil {
+		return nil, err
+	}
+	limits, err := readLimits(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	values, err := settingValues(prog, opts.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	a := &Automation{prog: prog, model: model, Limits: limits, active: map[string]context.CancelFunc{}}
+	var period time.Duration
+	if d, ok := values["duration"]; ok {
+		period = minutes(d.(float64))
+	}
+	a.schedule = runtime.NewPeriodic(env.Sched, limits.FirstRunDelay, period)
+
+	job, err := runtime.NewJob(env, JobName, env.Experiment, runtime.Hooks{
+		OnSleeping:       a.onSleeping,
+		OnDisconnected:   a.onDisconnected,
+		OnSettingChanged: func(string) { a.publishSettingsHistory() },
+		OnConnectionLost: func(error) { env.StopAllPumps() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Job = job
+	a.mirror.a = a
+	fail := func(err error) (*Automation, error) { job.Close(); return nil, err }
+	a.settingsSince = env.Sched.Now()
+	if err := a.declareSettings(values); err != nil {
+		return fail(err)
+	}
+	job.Log.Info("Starting %s.", name)
+	if err := a.mirror.start(opts); err != nil {
+		return fail(err)
+	}
+	if err := a.subscribeStopCommands(); err != nil {
+		return fail(err)
+	}
+	if err := job.Start(); err != nil {
+		return fail(err)
+	}
+	// A vial that starts at or above max fill sleeps before execute() runs.
+	a.mirror.checkFill(a.CurrentVolume())
+	return a, nil
+}
+
+func readLimits(cfg *config.Config) (Limits, error) {
+	const sec = "dosing_automation.config"
+	var l Limits
+	var err error
+	for _, f := range []struct {
+		key string
+		def float64
+		dst *float64
+	}{{"max_subdose", 1.0, &l.MaxSubdose}, {"pause_between_subdoses_seconds", 5.0, &l.Pause},
+		{"waste_removal_multiplier", 2.0, &l.Multiplier}} {
+		if *f.dst, err = cfg.Float(sec, f.key, f.def); err != nil {
+			return l, err
+		}
+	}
+	if l.MaxSubdose <= 0 {
+		return l, fmt.Errorf("config: [%s] max_subdose must be positive, got %v", sec, l.MaxSubdose)
+	}
+	steps, err := cfg.Float(sec, "max_script_steps", 1e8)
+	if err != nil {
+		return l, err
+	}
+	l.MaxSteps = uint64(steps)
+	mins, err := cfg.Float(sec, "max_execute_minutes", 60)
+	if err != nil {
+		return l, err
+	}
+	l.MaxExecute = minutes(mins)
+	delay, err := cfg.Float(sec, "first_run_delay_seconds", FirstRunDelay.Seconds())
+	if err != nil {
+		return l, err
+	}
+	if delay < 0 {
+		return l, fmt.Errorf("config: [%s] first_run_delay_seconds must not be negative, got %v", sec, delay)
+	}
+	l.FirstRunDelay = time.Duration(delay * float64(time.Second))
+	return l, nil
+}
+
+// settingValues checks the overrides against the program's declarations,
+// before anything is published, and returns every setting's starting value.
+func settingValues(prog Program, overrides map[string]string) (map[string]any, error) {
+	decls := prog.Settings()
+	values := map[string]any{}
+	known := map[string]SettingDecl{}
+	for _, d := range decls {
+		known[d.Name] = d
+		values[d.Name] = d.Default
+	}
+	names := make([]string, 0, len(overrides))
+	for k := range overrides {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		d, ok := known[k]
+		if !ok {
+			declared := make([]string, 0, len(decls))
+			for _, d := range decls {
+				declared = append(declared, d.Name)
+			}
+			return nil, fmt.Errorf("unknown setting %q for %s (settings: %s)", k, prog.Name(), strings.Join(declared, ", "))
+		}
+		v, err := payload.CastPayload(d.Datatype, overrides[k])
+		if err != nil {
+			return nil, fmt.Errorf("setting %s: %v", k, err)
+		}
+		values[k] = v
+	}
+	if d, ok := values["duration"]; ok {
+		f, err := checkDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("setting duration: %v", err)
+		}
+		values["duration"] = f
+	}
+	return values, nil
+}
+
+func (a *Automation) declareSettings(values map[string]any) error {
+	if err := a.AddSetting(runtime.Setting{Name: "automation_name", Datatype: payload.TypeString}, a.prog.Name()); err != nil {
+		return err
+	}
+	if err := a.AddSetting(runtime.Setting{Name: "latest_event", Datatype: payload.TypeAutomationEvent}, nil); err != nil {
+		return err
+	}
+	a.PublishSetting("latest_event") // empty: clears an old run's event
+	decls := a.prog.Settings()
+	for _, d := range decls {
+		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true}
+		if d.Name == "duration" {
+			s.Set = a.setDuration
+		}
+		if err := a.AddSetting(s, values[d.Name]); err != nil {
+			return err
+		}
+	}
+	if len(decls) > 0 {
+		a.publishSettingsHistory()
+	}
+	return nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// checkDuration validates a duration in minutes.
+func checkDuration(v any) (float64, error) {
+	f, ok := toFloat(v)
+	if !ok || !(f > 0) {
+		return 0, fmt.Errorf("duration must be greater than 0 (minutes), got %v", v)
+	}
+	return f, nil
+}
+
+// setDuration is the duration setting's /set handler: it reschedules as
+// upstream does.
+func (a *Automation) setDuration(v any) error {
+	f, err := checkDuration(v)
+	if err != nil {
+		return err
+	}
+	a.SetValue("duration", f)
+	a.schedule.SetPeriod(minutes(f))
+	return nil
+}
+
+func (a *Automation) publishSettingsHistory() {
+	env := a.Env()
+	now := env.Sched.Now()
+	settings, _ := json.Marshal(a.SettableValues())
+	a.mu.Lock()
+	since := a.settingsSince
+	a.settingsSince = now
+	a.mu.Unlock()
+	msg, _ := json.Marshal(map[string]any{
+		"pioreactor_unit": env.Unit, "experiment": a.Experiment,
+		"started_at": payload.StructTimestamp(since), "ended_at": payload.StructTimestamp(now),
+		"automation_name": a.prog.Name(),
+		"settings":        base64.StdEncoding.EncodeToString(settings),
+	})
+	_ = a.Client().Publish(topic.Join(env.Unit, a.Experiment, JobName, JobName+"_settings"), msg, 2, false)
+}
+
+// Program returns the automation's program.
+func (a *Automation) Program() Program { return a.prog }
+
+func (a *Automation) onSleeping() { a.stopActivePumps() }
+
+func (a *Automation) onDisconnected() {
+	a.mu.Lock()
+	a.stopPumping = true
+	cancel := a.runCancel
+	a.mu.Unlock()
+	a.stopActivePumps()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// Run runs the automation until ctx ends, the job is disconnected (pio kill,
+// $state/set), or, for a program without a duration, its one execute() is
+// done. It always leaves the job disconnected and every pump it started off.
+// The schedule is runtime.Periodic's.
+func (a *Automation) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.mu.Lock()
+	a.runCancel = cancel
+	stopped := a.stopPumping
+	a.mu.Unlock()
+	defer a.Close()
+	if stopped {
+		return nil
+	}
+	return a.schedule.Run(ctx, func() bool { return a.State() == runtime.Ready }, a.RunOnce)
+}
+
+func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+
+// RunOnce runs execute() once and publishes its event. An error is logged with
+// its script position and published as ErrorOccurred; the job keeps running.
+func (a *Automation) RunOnce(ctx context.Context) {
+	if a.State() == runtime.Disconnected {
+		return
+	}
+	ev, err := a.prog.Execute(ctx, a)
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
+			a.Log.Info("execute() interrupted, the job is stopping: %v", err)
+			return
+		}
+		a.mu.Lock()
+		a.Errors++
+		a.mu.Unlock()
+		a.Log.Error("%v", err)
+		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
+		return
+	}
+	if ev != nil {
+		a.Log.Info("%s", ev.Display())
+		a.SetValue("latest_event", *ev)
+	}
+}
+
+// ExecDeadline is when an execute() started at start must have finished.
+func (a *Automation) ExecDeadline(start time.Time) time.Time { return start.Add(a.Limits.MaxExecute) }
+
+// SourceOfEvent is "dosing_automation:<automation_name>".
+func (a *Automation) SourceOfEvent() string { return JobName + ":" + a.prog.Name() }

@@ -1,0 +1,111 @@
+package runtime
+
+import (
+	"sync"
+	"time"
+
+	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/topic"
+)
+
+// pyFloat is payload.PyFloat, short for log lines.
+func pyFloat(f float64) string { return payload.PyFloat(f) }
+
+// eventPublisher publishes a pump's dosing events in order: inline on the
+// virtual scheduler (the in-memory broker never blocks), and from an unbounded
+// queue on a real broker (Env.AsyncPublish), so that neither a slow broker nor
+// a full queue can hold a pump on past its off time.
+type eventPublisher struct {
+	env     *Env
+	client  pubsub.Client
+	topic   string
+	event   string
+	source  *string
+	onEvent func(float64)
+
+	async   bool
+	mu      sync.Mutex
+	queue   [][]byte
+	wake    chan struct{}
+	closing bool
+	done    chan struct{}
+}
+
+func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source string, onEvent func(float64)) *eventPublisher {
+	p := &eventPublisher{env: env, client: client, topic: topic.DosingEvents(env.Unit, experiment), event: event, onEvent: onEvent}
+	if source != "" {
+		p.source = &source
+	}
+	if env.AsyncPublish {
+		p.async = true
+		p.wake = make(chan struct{}, 1)
+		p.done = make(chan struct{})
+		go p.drain()
+	}
+	return p
+}
+
+func (p *eventPublisher) drain() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		batch := p.queue
+		p.queue = nil
+		closing := p.closing
+		p.mu.Unlock()
+		for _, b := range batch {
+			p.send(b)
+		}
+		if closing && len(batch) == 0 {
+			return
+		}
+		if len(batch) == 0 {
+			<-p.wake
+		}
+	}
+}
+
+func (p *eventPublisher) send(b []byte) {
+	if err := p.client.Publish(p.topic, b, 2, false); err != nil {
+		p.env.console().Error("dosing event not published", "topic", p.topic, "err", err, "payload", string(b))
+	}
+}
+
+func (p *eventPublisher) publish(ml float64) {
+	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: p.event, SourceOfEvent: p.source,
+		Timestamp: payload.StructTimestamp(p.env.Sched.Now())}.AppendJSON(make([]byte, 0, 128))
+	if p.onEvent != nil {
+		p.onEvent(ml)
+	}
+	if !p.async {
+		p.send(b)
+		return
+	}
+	p.mu.Lock()
+	p.queue = append(p.queue, b)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close waits, for a bounded time, until queued events are out.
+func (p *eventPublisher) close() {
+	if !p.async {
+		return
+	}
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.env.console().Error("dosing events still queued after 5 s; the broker is not answering", "topic", p.topic)
+	}
+}
