@@ -19,7 +19,9 @@ import (
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/topic"
 )
 
@@ -88,6 +90,7 @@ type Automation struct {
 	runCancel     context.CancelFunc
 	scopes        []*pumpScope
 	active        map[string]context.CancelFunc // running pumps by action name
+	msgs          *sched.Inbox[pubsub.Message]  // for a MessageHandler program
 	settingsSince time.Time
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
@@ -143,6 +146,12 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	}
 	if err := a.subscribeStopCommands(); err != nil {
 		return fail(err)
+	}
+	if h, ok := prog.(MessageHandler); ok && len(h.Subscriptions()) > 0 {
+		if err := a.subscribeHandlers(h); err != nil {
+			return fail(err)
+		}
+		a.schedule.Between = a.handleUntil
 	}
 	if err := job.Start(); err != nil {
 		return fail(err)
@@ -335,7 +344,18 @@ func (a *Automation) Run(ctx context.Context) error {
 	if stopped {
 		return nil
 	}
-	return a.schedule.Run(ctx, func() bool { return a.State() == runtime.Ready }, a.RunOnce)
+	if err := a.schedule.Run(ctx, func() bool { return a.State() == runtime.Ready }, a.RunOnce); err != nil {
+		return err
+	}
+	if a.msgs != nil && ctx.Err() == nil && a.schedule.Period() == 0 {
+		// An event-driven program: handle messages until the job ends.
+		err := a.handleUntil(ctx, a.Env().Sched.Now().Add(100*365*24*time.Hour))
+		if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
 func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }

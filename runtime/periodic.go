@@ -20,6 +20,10 @@ import (
 type Periodic struct {
 	sched         sched.Scheduler
 	firstRunDelay time.Duration
+	// Between, if set, is how the schedule waits for its next run: it must
+	// return nil when the clock reaches until. A job that also handles
+	// messages handles them there, on the same actor as its runs.
+	Between func(ctx context.Context, until time.Time) error
 
 	mu         sync.Mutex
 	period     time.Duration
@@ -74,7 +78,12 @@ func (p *Periodic) Run(ctx context.Context, active func() bool, run func(ctx con
 		p.mu.Lock()
 		p.wake = wake
 		p.mu.Unlock()
-		err := clk.SleepUntil(waitCtx, next)
+		var err error
+		if p.Between != nil {
+			err = p.Between(waitCtx, next)
+		} else {
+			err = clk.SleepUntil(waitCtx, next)
+		}
 		wake()
 		if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
 			return nil

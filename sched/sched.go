@@ -19,6 +19,7 @@ package sched
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/piolab/pio/clock"
 )
@@ -38,6 +39,9 @@ type Scheduler interface {
 type Signal interface {
 	Notify()
 	Wait(ctx context.Context) error
+	// WaitUntil is Wait that also returns, with notified false, when the
+	// clock reaches t.
+	WaitUntil(ctx context.Context, t time.Time) (notified bool, err error)
 }
 
 // ErrEndOfTime is returned by a Virtual scheduler's waits that would pass its
@@ -107,6 +111,18 @@ type Real struct {
 	wg sync.WaitGroup
 }
 
+// Wait returns when an item is put or ctx ends.
+func (b *Inbox[T]) Wait(ctx context.Context) error { return b.sig.Wait(ctx) }
+
+// WaitUntil returns when an item may be waiting (true), or when the clock
+// reaches t (false), or when ctx ends.
+func (b *Inbox[T]) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
+	if b.Len() > 0 {
+		return true, nil
+	}
+	return b.sig.WaitUntil(ctx, t)
+}
+
 // NewReal returns a scheduler on c (normally clock.Real).
 func NewReal(c clock.Clock) *Real { return &Real{Clock: c} }
 
@@ -123,22 +139,54 @@ func (r *Real) Go(_ string, fn func()) {
 func (r *Real) Wait() { r.wg.Wait() }
 
 // NewSignal implements Scheduler.
-func (r *Real) NewSignal() Signal { return realSignal(make(chan struct{}, 1)) }
+func (r *Real) NewSignal() Signal { return &realSignal{c: make(chan struct{}, 1), clk: r.Clock} }
 
-type realSignal chan struct{}
+type realSignal struct {
+	c   chan struct{}
+	clk clock.Clock
+}
 
-func (s realSignal) Notify() {
+func (s *realSignal) Notify() {
 	select {
-	case s <- struct{}{}:
+	case s.c <- struct{}{}:
 	default:
 	}
 }
 
-func (s realSignal) Wait(ctx context.Context) error {
+func (s *realSignal) Wait(ctx context.Context) error {
 	select {
-	case <-s:
+	case <-s.c:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (s *realSignal) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
+	select {
+	case <-s.c:
+		return true, nil
+	default:
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	woke := make(chan struct{})
+	go func() {
+		defer close(woke)
+		select {
+		case <-s.c:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	err := s.clk.SleepUntil(wctx, t)
+	cancel()
+	<-woke
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil && wctx.Err() != nil {
+		return true, nil // woken by Notify
+	}
+	return false, err
 }

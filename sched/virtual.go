@@ -44,6 +44,8 @@ type actor struct {
 	ctx     context.Context
 	sig     *vSignal
 	result  error
+	// timedOut is set when a wait ended by its timer.
+	timedOut bool
 }
 
 type timer struct {
@@ -246,6 +248,7 @@ func (v *Virtual) dispatchLocked() {
 		}
 		if t.a != nil {
 			v.readyLocked(t.a, nil)
+			t.a.timedOut = true
 			continue
 		}
 		v.mu.Unlock()
@@ -362,4 +365,36 @@ func (s *vSignal) Wait(ctx context.Context) error {
 	a.gen++
 	s.waiter = a
 	return v.block(a)
+}
+
+func (s *vSignal) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
+	v := s.v
+	v.mu.Lock()
+	if s.notified {
+		s.notified = false
+		v.mu.Unlock()
+		return true, nil
+	}
+	if err := ctx.Err(); err != nil {
+		v.mu.Unlock()
+		return false, err
+	}
+	a := v.current
+	if a == nil {
+		v.mu.Unlock()
+		return false, ErrNotActor
+	}
+	a.waiting = true
+	a.ctx = ctx
+	a.sig = s
+	a.gen++
+	s.waiter = a
+	v.seq++
+	heap.Push(&v.timers, timer{at: t, seq: v.seq, a: a, gen: a.gen})
+	a.timedOut = false
+	err := v.block(a)
+	if err != nil {
+		return false, err
+	}
+	return !a.timedOut, nil
 }

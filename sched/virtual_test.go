@@ -285,3 +285,25 @@ func BenchmarkVirtualHandoff(b *testing.B) {
 	b.ResetTimer()
 	v.Run(context.Background())
 }
+
+func TestWaitUntilWakesOnPutOrTime(t *testing.T) {
+	v := NewVirtual(epoch)
+	in := NewInbox[int](v)
+	var got []string
+	v.Go("waiter", func() {
+		for i := 0; i < 3; i++ {
+			ok, err := in.WaitUntil(context.Background(), v.Now().Add(time.Minute))
+			n, _ := in.TryGet()
+			got = append(got, fmt.Sprintf("%v/%v/%d@%v", ok, err, n, v.Now().Sub(epoch)))
+		}
+	})
+	v.Go("putter", func() {
+		_ = v.SleepUntil(context.Background(), epoch.Add(10*time.Second))
+		in.Put(7)
+	})
+	v.Run(context.Background())
+	want := "true/<nil>/7@10s false/<nil>/0@1m10s false/<nil>/0@2m10s"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+}

@@ -29,8 +29,10 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/piolab/pio/builtins"
-	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/dosing"
+	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/topic"
 )
 
 // FileOptions are the Starlark dialect of pio scripts: while loops, and
@@ -50,6 +52,13 @@ type Script struct {
 	settings []dosing.SettingDecl
 	execute  *starlark.Function
 	store    *builtins.Store
+	// handlers maps topic filters to on-message functions (the handlers dict).
+	handlers []handler
+}
+
+type handler struct {
+	filter string
+	fn     *starlark.Function
 }
 
 var _ dosing.Program = (*Script)(nil)
@@ -91,14 +100,16 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\")", file, s.name)
 	}
 
-	fn, ok := globals["execute"].(*starlark.Function)
-	if !ok {
-		if _, defined := globals["execute"]; defined {
-			return nil, fmt.Errorf("%s: execute must be a function", file)
-		}
-		return nil, fmt.Errorf("%s: the script defines no execute() function", file)
+	if err := s.loadHandlers(globals); err != nil {
+		return nil, err
 	}
-	if fn.NumParams() > 0 {
+	fn, ok := globals["execute"].(*starlark.Function)
+	switch {
+	case !ok && globals["execute"] != nil:
+		return nil, fmt.Errorf("%s: execute must be a function", file)
+	case !ok && len(s.handlers) == 0:
+		return nil, fmt.Errorf("%s: the script defines no execute() function (and no handlers)", file)
+	case ok && fn.NumParams() > 0:
 		return nil, fmt.Errorf("%s: %s: execute() must take no parameters", file, fn.Position())
 	}
 	s.execute = fn
@@ -181,8 +192,77 @@ func (s *Script) newThread(ctx context.Context, a *dosing.Automation, deadline t
 	return th
 }
 
+// loadHandlers reads the optional top-level dict
+//
+//	handlers = {"growth_rate_calculating/growth_rate": on_growth_rate}
+//
+// of topic filters (relative to pioreactor/<unit>/<experiment>/ unless they
+// start with pioreactor/) to functions of (topic, payload).
+func (s *Script) loadHandlers(globals starlark.StringDict) error {
+	v, ok := globals["handlers"]
+	if !ok {
+		return nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return fmt.Errorf("%s: handlers: got %s, want a dict of topic filter: function", s.file, v.Type())
+	}
+	for _, kv := range d.Items() {
+		k, ok := kv[0].(starlark.String)
+		if !ok || k == "" {
+			return fmt.Errorf("%s: handlers: key %s is not a topic filter string", s.file, kv[0])
+		}
+		fn, ok := kv[1].(*starlark.Function)
+		if !ok || fn.NumParams() != 2 {
+			return fmt.Errorf("%s: handlers[%s]: want a function of (topic, payload), got %s", s.file, k, kv[1].String())
+		}
+		s.handlers = append(s.handlers, handler{filter: string(k), fn: fn})
+	}
+	return nil
+}
+
+// Subscriptions implements dosing.MessageHandler.
+func (s *Script) Subscriptions() []string {
+	out := make([]string, len(s.handlers))
+	for i, h := range s.handlers {
+		out[i] = h.filter
+	}
+	return out
+}
+
+// Handle implements dosing.MessageHandler: it calls every handler whose
+// filter matches the message, with (topic, payload as a string). What a
+// handler returns becomes the latest event, as execute()'s does.
+func (s *Script) Handle(ctx context.Context, a *dosing.Automation, m pubsub.Message) error {
+	env := a.Env()
+	for _, h := range s.handlers {
+		if !topic.Match(dosing.FullFilter(env.Unit, a.Experiment, h.filter), m.Topic) {
+			continue
+		}
+		th := s.newThread(ctx, a, a.ExecDeadline(env.Sched.Now()))
+		stop := context.AfterFunc(ctx, func() { th.Cancel("the automation was stopped") })
+		v, err := starlark.Call(th, h.fn, starlark.Tuple{starlark.String(m.Topic), starlark.String(m.Payload)}, nil)
+		stop()
+		if err != nil {
+			return FormatError(err, th, a.Limits.MaxSteps, "max_script_steps")
+		}
+		ev, err := s.toEvent(v)
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			a.Log.Info("%s", ev.Display())
+			a.SetValue("latest_event", *ev)
+		}
+	}
+	return nil
+}
+
 // Execute implements dosing.Program.
 func (s *Script) Execute(ctx context.Context, a *dosing.Automation) (*payload.Event, error) {
+	if s.execute == nil {
+		return nil, nil // an event-driven script
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Sched.Now()))

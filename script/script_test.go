@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/config"
+	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
-	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -39,7 +39,7 @@ func newUnit(t *testing.T) *unit {
 	u.env = &runtime.Env{
 		Unit: "u1", Experiment: "e1", Sched: u.clk, Board: reactor, Config: cfg,
 		Connect: func(o pubsub.Options) (pubsub.Client, error) { return u.broker.Connect(o), nil },
-		Liquid: liquid.NewMemStore(),
+		Liquid:  liquid.NewMemStore(),
 	}
 	if _, err := runtime.StartMonitor(u.env); err != nil {
 		t.Fatal(err)

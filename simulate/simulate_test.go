@@ -3,14 +3,18 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
 )
 
 func TestChemostatDay(t *testing.T) {
@@ -78,6 +82,74 @@ func BenchmarkSimulateChemostat24h(b *testing.B) {
 		s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1})
 		if err != nil || s.Doses != 72 {
 			b.Fatal(err, s.Doses)
+		}
+	}
+}
+
+// readingsEvery5s starts, beside the automation, a job that publishes a
+// reading every 5 s (the shape of od_reading) for an hour: 720 readings.
+func readingsEvery5s(c *sched.Virtual, b *pubsub.Memory, env *runtime.Env) {
+	c.Go("od_reading", func() {
+		ctl := b.Connect(pubsub.Options{ClientID: "od_reading"})
+		for i := 1; i <= 720; i++ {
+			if c.SleepUntil(context.Background(), Epoch.Add(time.Duration(i)*5*time.Second)) != nil {
+				return
+			}
+			ctl.Publish("pioreactor/sim/sim/od_reading/od1", []byte(strconv.Itoa(i)), 0, false)
+		}
+	})
+}
+
+func TestHandlerSeesEveryMessageInOrderAtItsTime(t *testing.T) {
+	var rec bytes.Buffer
+	s, err := Run(context.Background(), Options{Script: "testdata/on_reading.star", For: time.Hour + time.Minute, Seed: 1, Record: &rec, At: readingsEvery5s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(rec.String()), "\n") {
+		var r Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Topic != "pioreactor/sim/sim/dosing_automation/latest_event" || !strings.Contains(r.Payload, `"reading `) {
+			continue
+		}
+		n++
+		if want := fmt.Sprintf(`"message":"reading %d"`, n); !strings.Contains(r.Payload, want) {
+			t.Fatalf("event %d: %s, want %s", n, r.Payload, want)
+		}
+		// Each reading is handled at its time, unless a dose (0.1 mL at
+		// 0.5 mL/s, the 5 s pause, waste) still runs: then right after it.
+		at, latest := float64(5*n), float64(5*n)
+		switch {
+		case n%12 == 0: // its own dose, then the event
+			latest = at + 6
+		case n%12 == 1 && n > 1: // queued behind the dose of the reading before
+			latest = at + 1
+		}
+		if r.T < at || r.T > latest {
+			t.Fatalf("reading %d handled at t=%v s, want %v", n, r.T, at)
+		}
+	}
+	if n != 720 || s.Doses != 60 || s.Errors != 0 {
+		t.Fatalf("handled %d readings (want 720), %d doses (want 60), %d errors", n, s.Doses, s.Errors)
+	}
+}
+
+func TestMultiJobSimulationIsDeterministic(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
+	var first []byte
+	for i, procs := range []int{1, 2, 2} {
+		goruntime.GOMAXPROCS(procs)
+		var rec bytes.Buffer
+		if _, err := Run(context.Background(), Options{Script: "testdata/on_reading.star", For: 2 * time.Hour, Seed: 3, Record: &rec, At: readingsEvery5s}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = rec.Bytes()
+		} else if !bytes.Equal(first, rec.Bytes()) {
+			t.Fatalf("run %d (GOMAXPROCS=%d) differs from the first", i+1, procs)
 		}
 	}
 }

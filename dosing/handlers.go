@@ -1,0 +1,80 @@
+package dosing
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/topic"
+)
+
+// MessageHandler is a Program that also reacts to MQTT messages: other jobs'
+// readings, a person's command. Its handler runs on the automation's work
+// actor, one message at a time, in the broker's order, between scheduled
+// runs of execute() (never during one), and only while the job is ready.
+type MessageHandler interface {
+	// Subscriptions are topic filters; one that does not start with
+	// "pioreactor/" is relative to pioreactor/<unit>/<experiment>/.
+	Subscriptions() []string
+	Handle(ctx context.Context, a *Automation, m pubsub.Message) error
+}
+
+// FullFilter expands a relative filter under the unit and experiment.
+func FullFilter(unit, experiment, f string) string {
+	if strings.HasPrefix(f, topic.Root+"/") {
+		return f
+	}
+	return topic.Join(unit, experiment, f)
+}
+
+// subscribeHandlers routes the program's subscriptions into the work
+// actor's inbox.
+func (a *Automation) subscribeHandlers(h MessageHandler) error {
+	env := a.Env()
+	a.msgs = sched.NewInbox[pubsub.Message](env.Sched)
+	for _, f := range h.Subscriptions() {
+		if err := a.Subscribe(FullFilter(env.Unit, a.Experiment, f), 2, func(m pubsub.Message) { a.msgs.Put(m) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleUntil handles messages as they arrive until the clock reaches until.
+func (a *Automation) handleUntil(ctx context.Context, until time.Time) error {
+	h := a.prog.(MessageHandler)
+	for {
+		for {
+			m, ok := a.msgs.TryGet()
+			if !ok {
+				break
+			}
+			if a.State() != runtime.Ready {
+				continue // upstream's automations ignore events while asleep
+			}
+			if err := h.Handle(ctx, a, m); err != nil {
+				if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
+					return err
+				}
+				a.mu.Lock()
+				a.Errors++
+				a.mu.Unlock()
+				a.Log.Error("%v", err)
+				a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
+			}
+		}
+		notified, err := a.msgs.WaitUntil(ctx, until)
+		if err != nil {
+			return err
+		}
+		if !notified {
+			return nil
+		}
+	}
+}
