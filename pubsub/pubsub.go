@@ -18,8 +18,15 @@ type Message struct {
 	Retained bool
 }
 
-// Handler receives messages for a subscription. Handlers of one client may run
-// concurrently with the client's other work; they must not block for long.
+// Handler receives messages for a subscription.
+//
+// The delivery contract, kept by every implementation (Memory, and paho
+// against the embedded broker or Mosquitto): one client's handlers see
+// messages in the order the broker delivered them, one at a time, on one
+// dispatch goroutine per client (Memory: the publisher's), never one per
+// message. A handler may publish without deadlocking the client, but it must
+// not wait for long: it hands the message to its job (pio's jobs put it in
+// their inbox, see runtime.Job) and returns.
 type Handler func(Message)
 
 // Client is one MQTT connection.
