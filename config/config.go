@@ -1,23 +1,71 @@
-// Package config reads pio's configuration: an ini file in upstream
+// Package config reads pio's configuration: ini files in upstream
 // Pioreactor's format and sections ([PWM], [bioreactor], [mqtt],
-// [dosing_automation.config], ...), layered over built-in defaults.
+// [dosing_automation.config], ...), layered over built-in defaults, and turns
+// them into typed, validated Options.
 //
-// Keys are case-sensitive, as upstream's are. A later file wins per key, so a
-// unit file (unit_config.ini) can override the shared one. The defaults are the
-// text of Defaults, which is also the documentation of every key pio reads.
+// # Files and defaults
+//
+// Load reads the files in order (config.ini, then unit_config.ini); a later
+// file wins per key. Under every file lies Defaults, whose text is both the
+// documentation of every key pio reads and the only place their defaults are
+// written: Options, Model and BrokerAddr take a missing or empty value from
+// it. Sections and keys pio does not know are kept (upstream's files have
+// many) and are no error. Config remembers where each value came from (a
+// file's path and line, "defaults", or "override" for Set), and errors name
+// it: config.ini:12: [dosing_automation.config] max_subdose: want a positive
+// number, got "-1".
+//
+// # Syntax
+//
+// The files are read by the rules of Python's configparser as upstream sets
+// it up (ConfigParser(strict=False, allow_no_value=True) with optionxform=str),
+// through the ini.v1 package:
+//
+//   - Section names and keys are case-sensitive. configparser lowercases keys
+//     by default, but upstream turns that off (optionxform = str) and relies
+//     on it: [dosing_automation.pid_morbidostat] Kp, Ki, Kd.
+//   - A key and its value are split at the first "=" or ":"; spaces around
+//     both are dropped. A key with no delimiter at all has an empty value
+//     (allow_no_value). Empty values are allowed.
+//   - Lines whose first non-space character is "#" or ";" are comments, also
+//     inside a continued value. Blank lines are ignored.
+//   - A line indented deeper than its key continues the key's value; the
+//     lines are trimmed and joined with "\n", blank lines within the value
+//     are kept, trailing ones dropped.
+//   - Inline comments are NOT stripped: in "max_subdose = 1.0 # mL" the value
+//     is "1.0 # mL", as configparser (inline_comment_prefixes=None) and so
+//     upstream read it. pio used to cut values at " #"; it no longer does, so
+//     a file means the same to pio and to upstream. A number with a comment
+//     behind it is then an error that says why, rather than a silently
+//     different value.
+//   - A repeated section continues the earlier one; a repeated key in one
+//     file keeps its last value (strict=False).
+//   - Lines are split at "\n", "\r\n" and "\r" (Python's universal newlines).
+//
+// Deviations from configparser, none of which upstream's files exercise:
+// values are raw (no %(name)s interpolation, "%%" stays "%%"); [DEFAULT] is
+// an ordinary section whose keys do not show through into other sections; a
+// leading UTF-8 byte order mark is skipped (configparser fails on it);
+// section names are trimmed ("[ mqtt ]" is [mqtt]); a line that starts with
+// "[" but is no header, a key before the first section, an empty key, and
+// keys that are "-" or start with a quote are errors naming file and line.
 package config
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"io"
 	"math"
+	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-// Defaults is the configuration pio uses when no file says otherwise.
+// Defaults is the configuration pio uses when no file says otherwise. It is
+// the only place pio's defaults are written: a key that is missing or empty
+// in every file takes its value from here.
 const Defaults = `
 [cluster.topology]
 # the unit name; empty means this machine's hostname
@@ -25,13 +73,18 @@ unit_name=
 experiment=exp0
 
 [mqtt]
+# the broker's host; upstream allows "host;fallback" and pio, like upstream,
+# uses the part before the first ";"
 broker_address=127.0.0.1
 broker_port=1883
 username=
 password=
 
 [PWM]
-# PWM channel -> device. Pumps look their channel up by device name.
+# PWM channel (1 to 9) -> device. Pumps look their channel up by device name.
+# A device may be on one channel only; an empty device leaves the channel
+# unwired. A device a file wires to a channel is no longer on the channel
+# these defaults give it.
 1=stirring
 2=media
 3=alt_media
@@ -45,8 +98,10 @@ password=
 [bioreactor]
 # the model: pioreactor_20ml or pioreactor_40ml (capacity 20/40, max fill 18/36 mL)
 model=pioreactor_40ml
+# volumes in mL; initial_volume_ml and efflux_tube_volume_ml at most the capacity
 initial_volume_ml=14
 efflux_tube_volume_ml=14
+# 0 to 1
 initial_alt_media_fraction=0
 initial_cumulative_media_added_ml=0
 initial_cumulative_alt_media_added_ml=0
@@ -55,6 +110,7 @@ initial_cumulative_waste_removed_ml=0
 [dosing_automation.config]
 pause_between_subdoses_seconds=5.0
 waste_removal_multiplier=2.0
+# mL, more than 0
 max_subdose=1.0
 # seconds between the job being ready and the first execute(), as upstream
 first_run_delay_seconds=2.0
@@ -69,44 +125,95 @@ home=
 
 [simulation]
 # true flow of the simulated pumps at 100 % duty, mL/s, and the spread
-# (relative standard deviation) of each pump's flow across seeds
+# (relative standard deviation) of each pump's flow across seeds, 0 up to 1
 pump_ml_per_second=0.5
 pump_flow_spread=0.02
 `
 
-// Config is a parsed configuration.
+// Where a value came from when it is not a file.
+const (
+	SourceDefaults = "defaults" // the Defaults text
+	SourceOverride = "override" // Set (pio's --config-override)
+)
+
+// Error is a configuration error: a malformed line, or a value that is not
+// what its key needs.
+type Error struct {
+	File    string // the file's path as given to Load, SourceDefaults or SourceOverride
+	Line    int    // 1-based; 0 when unknown (a value from Set)
+	Section string // empty for a syntax error
+	Key     string // empty for a syntax error
+	Msg     string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Section != "" {
+		fmt.Fprintf(&b, "[%s] ", e.Section)
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// setting is one key's value and where it came from.
+type setting struct {
+	value string
+	file  string
+	line  int
+}
+
+// Config is a parsed configuration. Its methods may be called from several
+// goroutines, except Set, which must not run concurrently with anything else.
 type Config struct {
-	sections map[string]map[string]string
+	sections map[string]map[string]setting
 	sources  []string
 }
 
+// defaultTable is Defaults, parsed once.
+var defaultTable = sync.OnceValue(func() map[string]map[string]setting {
+	c := &Config{sections: map[string]map[string]setting{}}
+	if err := c.merge(SourceDefaults, []byte(Defaults)); err != nil {
+		panic(err)
+	}
+	return c.sections
+})
+
 // New returns the defaults.
 func New() *Config {
-	c := &Config{sections: map[string]map[string]string{}}
-	if err := c.parse(strings.NewReader(Defaults), "defaults"); err != nil {
-		panic(err)
+	c := &Config{sections: map[string]map[string]setting{}}
+	for sec, keys := range defaultTable() {
+		c.sections[sec] = map[string]setting{}
+		for k, s := range keys {
+			c.sections[sec][k] = s
+		}
 	}
 	return c
 }
 
 // Load returns the defaults overlaid with each file that exists, in order.
-// A missing file is skipped; a malformed one is an error naming file and line.
+// A missing file is skipped; a malformed one is an *Error naming file and line.
 func Load(paths ...string) (*Config, error) {
 	c := New()
 	for _, p := range paths {
 		if p == "" {
 			continue
 		}
-		f, err := os.Open(p)
-		if os.IsNotExist(err) {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		err = c.parse(f, p)
-		f.Close()
-		if err != nil {
+		if err := c.merge(p, data); err != nil {
 			return nil, err
 		}
 		c.sources = append(c.sources, p)
@@ -114,56 +221,47 @@ func Load(paths ...string) (*Config, error) {
 	return c, nil
 }
 
+// merge parses one file and lays its keys over c's.
+func (c *Config) merge(name string, data []byte) error {
+	entries, err := parseINI(name, data)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if c.sections[e.section] == nil {
+			c.sections[e.section] = map[string]setting{}
+		}
+		c.sections[e.section][e.key] = setting{value: e.value, file: name, line: e.line}
+	}
+	return nil
+}
+
 // Sources lists the files that were read.
 func (c *Config) Sources() []string { return c.sources }
 
-func (c *Config) parse(r io.Reader, name string) error {
-	sc := bufio.NewScanner(r)
-	section := ""
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			if !strings.HasSuffix(line, "]") {
-				return fmt.Errorf("%s:%d: section header without ]", name, n)
-			}
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			if c.sections[section] == nil {
-				c.sections[section] = map[string]string{}
-			}
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i < 0 {
-			return fmt.Errorf("%s:%d: want key=value, got %q", name, n, line)
-		}
-		if section == "" {
-			return fmt.Errorf("%s:%d: key outside of a section", name, n)
-		}
-		key := strings.TrimSpace(line[:i])
-		val := strings.TrimSpace(line[i+1:])
-		if j := strings.Index(val, " #"); j >= 0 {
-			val = strings.TrimSpace(val[:j])
-		}
-		c.sections[section][key] = val
-	}
-	return sc.Err()
-}
-
-// Set overrides one key (pio's --config-override).
+// Set overrides one key (pio's --config-override). Its source is SourceOverride.
 func (c *Config) Set(section, key, value string) {
-	if c.sections[section] == nil {
-		c.sections[section] = map[string]string{}
+	if c.sections == nil {
+		c.sections = map[string]map[string]setting{}
 	}
-	c.sections[section][key] = value
+	if c.sections[section] == nil {
+		c.sections[section] = map[string]setting{}
+	}
+	c.sections[section][key] = setting{value: value, file: SourceOverride}
 }
 
 // Get returns a key's value and whether it is set.
 func (c *Config) Get(section, key string) (string, bool) {
-	v, ok := c.sections[section][key]
-	return v, ok
+	s, ok := c.sections[section][key]
+	return s.value, ok
+}
+
+// Source tells where a key's value came from: a file's path and the line of
+// the key (the last one, if the file repeats it), SourceDefaults, or
+// SourceOverride (line 0).
+func (c *Config) Source(section, key string) (file string, line int, ok bool) {
+	s, ok := c.sections[section][key]
+	return s.file, s.line, ok
 }
 
 // String returns a key's value, or def when unset or empty.
@@ -174,16 +272,16 @@ func (c *Config) String(section, key, def string) string {
 	return def
 }
 
-// Float returns a key as a finite number; an unset key gives def, a malformed
-// one an error naming section and key.
+// Float returns a key as a finite number; an unset or empty key gives def, a
+// malformed one an *Error naming file, section and key.
 func (c *Config) Float(section, key string, def float64) (float64, error) {
-	v, ok := c.Get(section, key)
-	if !ok || v == "" {
+	s, ok := c.sections[section][key]
+	if !ok || s.value == "" {
 		return def, nil
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("config: [%s] %s: want a number, got %q", section, key, v)
+	f, ok := parseFloat(s.value)
+	if !ok {
+		return 0, s.errorf(section, key, "want a number, got %s", quote(s.value))
 	}
 	return f, nil
 }
@@ -191,33 +289,175 @@ func (c *Config) Float(section, key string, def float64) (float64, error) {
 // Section returns a copy of a section's keys and values.
 func (c *Config) Section(name string) map[string]string {
 	out := map[string]string{}
-	for k, v := range c.sections[name] {
-		out[k] = v
+	for k, s := range c.sections[name] {
+		out[k] = s.value
 	}
 	return out
 }
 
 // PWMChannel returns the PWM channel a device is wired to, from [PWM]
-// (channel=device), the way upstream's derived PWM_reverse section does.
+// (channel=device), the way upstream's derived PWM_reverse section does. If
+// the configuration is invalid (see Options) it still answers: a channel a
+// file sets beats one from Defaults, and the lowest channel wins.
 func (c *Config) PWMChannel(device string) (int, bool) {
-	best := 0
-	for ch, dev := range c.sections["PWM"] {
-		if dev != device {
-			continue
-		}
-		n, err := strconv.Atoi(ch)
-		if err == nil && (best == 0 || n < best) {
-			best = n
-		}
+	if device == "" {
+		return 0, false
 	}
-	return best, best != 0
+	wires, _ := c.pwm()
+	ch, ok := wires[device]
+	return ch, ok
 }
 
-// BrokerAddr is host:port of the MQTT broker.
+// BrokerAddr is host:port of the MQTT broker: [mqtt] broker_address up to its
+// first ";", and broker_port.
 func (c *Config) BrokerAddr() string {
-	host := c.String("mqtt", "broker_address", "127.0.0.1")
-	if i := strings.Index(host, ";"); i >= 0 {
-		host = host[:i]
+	return joinHostPort(c.lookup("mqtt", "broker_address").value, c.lookup("mqtt", "broker_port").value)
+}
+
+// joinHostPort joins a broker address (the part before any ";") and a port.
+func joinHostPort(host, port string) string {
+	host, _, _ = strings.Cut(host, ";")
+	host = strings.TrimSpace(host)
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
 	}
-	return host + ":" + c.String("mqtt", "broker_port", "1883")
+	return net.JoinHostPort(host, port)
+}
+
+// lookup returns a key's setting, or Defaults' when the key is unset or
+// empty. Every key pio reads is in Defaults; asking for one that is not is a
+// programming error.
+func (c *Config) lookup(section, key string) setting {
+	if s, ok := c.sections[section][key]; ok && s.value != "" {
+		return s
+	}
+	s, ok := defaultTable()[section][key]
+	if !ok {
+		panic(fmt.Sprintf("config: [%s] %s is not in Defaults", section, key))
+	}
+	return s
+}
+
+// errorf makes an *Error for this value.
+func (s setting) errorf(section, key, format string, args ...any) *Error {
+	file := s.file
+	if file == "" {
+		file = SourceOverride
+	}
+	return &Error{File: file, Line: s.line, Section: section, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// parseFloat parses a finite number.
+func parseFloat(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// quote quotes a value for a message, with a hint if it looks like an
+// inline comment, which configparser (and so pio) keeps in the value.
+func quote(v string) string {
+	q := strconv.Quote(v)
+	if hasInlineComment(v) {
+		q += " (inline comments are not stripped; put the comment on a line of its own)"
+	}
+	return q
+}
+
+func hasInlineComment(v string) bool {
+	for _, c := range []string{" #", "\t#", " ;", "\t;"} {
+		if strings.Contains(v, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// pwmWire is one [PWM] entry.
+type pwmWire struct {
+	channel int
+	device  string
+	s       setting
+}
+
+// pwm resolves [PWM] into device -> channel, with the errors Options reports.
+// Defaults lie under the config's own entries. A device that a file (or Set)
+// wires loses the channels Defaults give it; of the rest, the lowest channel
+// wins, and every other channel of the same device is an error.
+func (c *Config) pwm() (map[string]int, []error) {
+	merged := map[string]setting{}
+	for k, s := range defaultTable()["PWM"] {
+		merged[k] = s
+	}
+	for k, s := range c.sections["PWM"] {
+		merged[k] = s
+	}
+	var errs []error
+	byDevice := map[string][]pwmWire{}
+	for key, s := range merged {
+		ch, ok := channelNumber(key)
+		if !ok {
+			errs = append(errs, s.errorf("PWM", key, "want a channel number from 1 to 9 as the key"))
+			continue
+		}
+		dev := s.value
+		if dev == "" {
+			continue // unwired
+		}
+		if strings.IndexFunc(dev, isSpace) >= 0 {
+			errs = append(errs, s.errorf("PWM", key, "want a device name without spaces, got %s", quote(dev)))
+			continue
+		}
+		byDevice[dev] = append(byDevice[dev], pwmWire{ch, dev, s})
+	}
+	out := map[string]int{}
+	for dev, ws := range byDevice {
+		fromFile := ws[:0:0]
+		for _, w := range ws {
+			if w.s.file != SourceDefaults {
+				fromFile = append(fromFile, w)
+			}
+		}
+		if len(fromFile) > 0 {
+			ws = fromFile
+		}
+		sort.Slice(ws, func(i, j int) bool { return ws[i].channel < ws[j].channel })
+		out[dev] = ws[0].channel
+		for _, w := range ws[1:] {
+			errs = append(errs, w.s.errorf("PWM", strconv.Itoa(w.channel), "device %q is also on channel %d (%s)",
+				dev, ws[0].channel, where(ws[0].s)))
+		}
+	}
+	sortErrors(errs)
+	return out, errs
+}
+
+// channelNumber parses a [PWM] key: one digit, 1 to 9.
+func channelNumber(key string) (int, bool) {
+	if len(key) != 1 || key[0] < '1' || key[0] > '9' {
+		return 0, false
+	}
+	return int(key[0] - '0'), true
+}
+
+// where is a setting's origin for a message: file:line, or the source name.
+func where(s setting) string {
+	if s.line > 0 {
+		return fmt.Sprintf("%s:%d", s.file, s.line)
+	}
+	return s.file
+}
+
+// sortErrors orders *Errors by section, then key, so that messages come out
+// in the same order on every run.
+func sortErrors(errs []error) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].(*Error), errs[j].(*Error)
+		if a.Section != b.Section {
+			return a.Section < b.Section
+		}
+		return a.Key < b.Key
+	})
 }

@@ -26,15 +26,28 @@ func TestDefaults(t *testing.T) {
 	if err != nil || m.MaxFillML != 36 || m.CapacityML != 40 || math.Abs(m.WarnML()-34.2) > 1e-9 {
 		t.Errorf("model %+v %v", m, err)
 	}
+	if file, line, ok := c.Source("bioreactor", "model"); file != SourceDefaults || line == 0 || !ok {
+		t.Errorf("Source(bioreactor, model) = %s %d %v", file, line, ok)
+	}
+	if len(c.Sources()) != 0 {
+		t.Errorf("sources %v", c.Sources())
+	}
+}
+
+func write(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestLayeringAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	shared := filepath.Join(dir, "config.ini")
-	local := filepath.Join(dir, "unit_config.ini")
-	os.WriteFile(shared, []byte("[PWM]\n2=waste\n4=media\n[mqtt]\nbroker_address=leader.local;backup\nbroker_port=1884\n[bioreactor]\nmodel=pioreactor_20ml\n"), 0o644)
-	os.WriteFile(local, []byte("# unit override\n[dosing_automation.config]\nmax_subdose = 0.5\nKp=1\n"), 0o644)
-	c, err := Load(shared, local, filepath.Join(dir, "missing.ini"))
+	shared := write(t, dir, "config.ini", "[PWM]\n2=waste\n4=media\n[mqtt]\nbroker_address=leader.local;backup\nbroker_port=1884\n[bioreactor]\nmodel=pioreactor_20ml\n[dosing_automation.config]\nmax_subdose=2\nwaste_removal_multiplier=3\n")
+	local := write(t, dir, "unit_config.ini", "# unit override\n[dosing_automation.config]\nmax_subdose = 0.5\nKp=1\n")
+	c, err := Load(shared, local, filepath.Join(dir, "missing.ini"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,24 +63,83 @@ func TestLayeringAndErrors(t *testing.T) {
 	if _, ok := c.Get("dosing_automation.config", "kp"); ok {
 		t.Error("keys must be case-sensitive")
 	}
+	if v, _ := c.Get("dosing_automation.config", "Kp"); v != "1" {
+		t.Errorf("Kp = %q", v)
+	}
 	if f, _ := c.Float("dosing_automation.config", "max_subdose", 1); f != 0.5 {
 		t.Errorf("unit_config.ini did not override: %v", f)
 	}
-	if len(c.Sources()) != 2 {
-		t.Errorf("sources %v", c.Sources())
+	if f, _ := c.Float("dosing_automation.config", "waste_removal_multiplier", 1); f != 3 {
+		t.Errorf("config.ini's key lost: %v", f)
+	}
+	for _, tc := range []struct {
+		key, file string
+		line      int
+	}{{"max_subdose", local, 3}, {"waste_removal_multiplier", shared, 11}, {"pause_between_subdoses_seconds", SourceDefaults, 0}} {
+		file, line, _ := c.Source("dosing_automation.config", tc.key)
+		if file != tc.file || tc.line != 0 && line != tc.line {
+			t.Errorf("Source(%s) = %s:%d, want %s:%d", tc.key, file, line, tc.file, tc.line)
+		}
+	}
+	if got := c.Sources(); len(got) != 2 || got[0] != shared || got[1] != local {
+		t.Errorf("sources %v", got)
 	}
 
-	bad := filepath.Join(dir, "bad.ini")
-	os.WriteFile(bad, []byte("[mqtt]\nbroker_port\n"), 0o644)
-	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "bad.ini:2:") {
+	bad := write(t, dir, "bad.ini", "[mqtt]\nbroker_port=1\n[broken\n")
+	if _, err := Load(bad); err == nil || err.Error() != bad+`:3: section header without ]: "[broken"` {
 		t.Errorf("malformed file: %v", err)
 	}
 	c.Set("dosing_automation.config", "max_subdose", "lots")
-	if _, err := c.Float("dosing_automation.config", "max_subdose", 1); err == nil || !strings.Contains(err.Error(), "[dosing_automation.config] max_subdose") {
+	if _, err := c.Float("dosing_automation.config", "max_subdose", 1); err == nil ||
+		err.Error() != `override: [dosing_automation.config] max_subdose: want a number, got "lots"` {
 		t.Errorf("malformed number: %v", err)
 	}
+	if file, _, _ := c.Source("dosing_automation.config", "max_subdose"); file != SourceOverride {
+		t.Errorf("Set's source is %q", file)
+	}
 	c.Set("bioreactor", "model", "pioreactor_1l")
-	if _, err := c.Model(); err == nil {
-		t.Error("unknown model accepted")
+	if _, err := c.Model(); err == nil || !strings.Contains(err.Error(), `[bioreactor] model: want a known model (pioreactor_20ml, pioreactor_20ml_XR, pioreactor_40ml, pioreactor_40ml_XR), got "pioreactor_1l"`) {
+		t.Errorf("unknown model: %v", err)
+	}
+}
+
+func TestEmptyMeansDefault(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(write(t, dir, "config.ini", "[mqtt]\nbroker_address=\nbroker_port=\n[bioreactor]\nmodel=\n[cluster.topology]\nexperiment=\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BrokerAddr() != "127.0.0.1:1883" {
+		t.Errorf("broker %s", c.BrokerAddr())
+	}
+	if m, err := c.Model(); err != nil || m.Name != "pioreactor_40ml" {
+		t.Errorf("model %v %v", m, err)
+	}
+	o, err := c.Options()
+	if err != nil || o.Unit.Experiment != "exp0" || o.MQTT.Addr() != "127.0.0.1:1883" {
+		t.Errorf("Options: %+v %v", o, err)
+	}
+}
+
+func TestPWMChannel(t *testing.T) {
+	for _, tc := range []struct {
+		name, pwm, device string
+		want              int
+	}{
+		{"a default", "", "acid", 7},
+		{"a file moves a device off its default channel", "[PWM]\n8=acid\n", "acid", 8},
+		{"the lowest of a file's channels", "[PWM]\n9=acid\n8=acid\n", "acid", 8},
+		{"an empty device unwires the channel", "[PWM]\n7=\n", "acid", 0},
+		{"a swap", "[PWM]\n2=waste\n4=media\n", "waste", 2},
+	} {
+		c := New()
+		if tc.pwm != "" {
+			if err := c.merge("config.ini", []byte(tc.pwm)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ch, ok := c.PWMChannel(tc.device); ch != tc.want || ok != (tc.want != 0) {
+			t.Errorf("%s: PWMChannel(%q) = %d %v; want %d", tc.name, tc.device, ch, ok, tc.want)
+		}
 	}
 }

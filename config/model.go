@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"sort"
+	"strings"
+)
 
 // Model is a bioreactor model's geometry, as upstream's models table gives it.
 type Model struct {
@@ -19,12 +22,24 @@ var models = map[string]Model{
 	"pioreactor_40ml_XR": {"pioreactor_40ml_XR", 40, 36},
 }
 
-// Model returns the configured bioreactor model.
+// modelNames lists the known models, sorted.
+func modelNames() []string {
+	names := make([]string, 0, len(models))
+	for n := range models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Model returns the configured bioreactor model, [bioreactor] model; an
+// unknown one is an *Error naming where it was set.
 func (c *Config) Model() (Model, error) {
-	name := c.String("bioreactor", "model", "pioreactor_40ml")
-	m, ok := models[name]
+	s := c.lookup("bioreactor", "model")
+	m, ok := models[s.value]
 	if !ok {
-		return Model{}, fmt.Errorf("config: [bioreactor] model: unknown model %q (known: pioreactor_20ml, pioreactor_20ml_XR, pioreactor_40ml, pioreactor_40ml_XR)", name)
+		return Model{}, s.errorf("bioreactor", "model", "want a known model (%s), got %s",
+			strings.Join(modelNames(), ", "), quote(s.value))
 	}
 	return m, nil
 }

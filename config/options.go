@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options is the configuration pio reads, typed and validated. Every field
+// comes from a key in Defaults; a key that is missing or empty in the files
+// takes its value from there.
+type Options struct {
+	Unit       UnitOptions       // [cluster.topology]
+	MQTT       MQTTOptions       // [mqtt]
+	PWM        map[int]string    // [PWM]: channel (1 to 9) -> device; unwired channels are absent
+	Bioreactor BioreactorOptions // [bioreactor]
+	Dosing     DosingOptions     // [dosing_automation.config]
+	Storage    StorageOptions    // [storage]
+	Simulation SimulationOptions // [simulation]
+}
+
+// UnitOptions is [cluster.topology].
+type UnitOptions struct {
+	Name       string // unit_name; empty means the machine's hostname
+	Experiment string // experiment
+}
+
+// MQTTOptions is [mqtt].
+type MQTTOptions struct {
+	BrokerAddress string // broker_address as written; Addr uses the part before the first ";"
+	BrokerPort    int    // broker_port, 1 to 65535
+	Username      string // username; empty means none
+	Password      string // password
+}
+
+// Addr is host:port of the broker.
+func (m MQTTOptions) Addr() string {
+	return joinHostPort(m.BrokerAddress, strconv.Itoa(m.BrokerPort))
+}
+
+// BioreactorOptions is [bioreactor]: the model, and the liquid model's state
+// for an experiment nothing is known about yet.
+type BioreactorOptions struct {
+	Model                            Model   // model
+	InitialVolumeML                  float64 // initial_volume_ml, 0 to Model.CapacityML
+	EffluxTubeVolumeML               float64 // efflux_tube_volume_ml, 0 to Model.CapacityML
+	InitialAltMediaFraction          float64 // initial_alt_media_fraction, 0 to 1
+	InitialCumulativeMediaAddedML    float64 // initial_cumulative_media_added_ml, ≥ 0
+	InitialCumulativeAltMediaAddedML float64 // initial_cumulative_alt_media_added_ml, ≥ 0
+	InitialCumulativeWasteRemovedML  float64 // initial_cumulative_waste_removed_ml, ≥ 0
+}
+
+// DosingOptions is [dosing_automation.config].
+type DosingOptions struct {
+	PauseBetweenSubdoses   time.Duration // pause_between_subdoses_seconds, ≥ 0
+	WasteRemovalMultiplier float64       // waste_removal_multiplier, ≥ 0
+	MaxSubdoseML           float64       // max_subdose, > 0
+	FirstRunDelay          time.Duration // first_run_delay_seconds, ≥ 0
+	MaxScriptSteps         uint64        // max_script_steps, > 0
+	MaxExecute             time.Duration // max_execute_minutes, > 0
+}
+
+// StorageOptions is [storage].
+type StorageOptions struct {
+	Home string // home; empty means $PIO_HOME, else ~/.pio
+}
+
+// SimulationOptions is [simulation].
+type SimulationOptions struct {
+	PumpMLPerSecond float64 // pump_ml_per_second, > 0
+	PumpFlowSpread  float64 // pump_flow_spread, 0 up to (not including) 1
+}
+
+// PWMChannel returns the channel a device is wired to.
+func (o Options) PWMChannel(device string) (int, bool) {
+	for ch, dev := range o.PWM {
+		if dev == device {
+			return ch, true
+		}
+	}
+	return 0, false
+}
+
+// Options parses and checks every key pio reads. The error joins one *Error
+// per bad value (use errors.As for the first), each naming file, line,
+// section and key; Options are then still filled in where values were good.
+func (c *Config) Options() (Options, error) {
+	r := &optionReader{c: c}
+	o := r.options()
+	sortErrors(r.errs)
+	return o, errors.Join(r.errs...)
+}
+
+// options reads every key; r collects the errors.
+func (r *optionReader) options() Options {
+	c := r.c
+	var o Options
+
+	o.Unit.Name = r.topicLevel("cluster.topology", "unit_name")
+	o.Unit.Experiment = r.topicLevel("cluster.topology", "experiment")
+
+	s := r.get("mqtt", "broker_address")
+	if host, _, _ := strings.Cut(s.value, ";"); strings.TrimSpace(host) == "" || strings.IndexFunc(host, isSpace) >= 0 {
+		r.fail(s, "mqtt", "broker_address", "want a host name or address, got %s", quote(s.value))
+	}
+	o.MQTT.BrokerAddress = s.value
+	o.MQTT.BrokerPort = r.port("mqtt", "broker_port")
+	o.MQTT.Username = r.get("mqtt", "username").value
+	o.MQTT.Password = r.get("mqtt", "password").value
+
+	r.read = append(r.read, [2]string{"PWM", ""}) // the whole section
+	wires, errs := c.pwm()
+	r.errs = append(r.errs, errs...)
+	o.PWM = map[int]string{}
+	for dev, ch := range wires {
+		o.PWM[ch] = dev
+	}
+
+	const bio = "bioreactor"
+	o.Bioreactor.Model, _ = r.model()
+	capacity := math.Inf(1)
+	if o.Bioreactor.Model.Name != "" {
+		capacity = o.Bioreactor.Model.CapacityML
+	}
+	volume := func(key string) float64 {
+		v := r.number(bio, key, nonNegative, "a non-negative number")
+		if v > capacity {
+			r.fail(r.get(bio, key), bio, key, "want at most the capacity of %s (%g mL), got %s",
+				o.Bioreactor.Model.Name, capacity, quote(r.get(bio, key).value))
+		}
+		return v
+	}
+	o.Bioreactor.InitialVolumeML = volume("initial_volume_ml")
+	o.Bioreactor.EffluxTubeVolumeML = volume("efflux_tube_volume_ml")
+	o.Bioreactor.InitialAltMediaFraction = r.number(bio, "initial_alt_media_fraction",
+		func(f float64) bool { return f >= 0 && f <= 1 }, "a number from 0 to 1")
+	o.Bioreactor.InitialCumulativeMediaAddedML = r.number(bio, "initial_cumulative_media_added_ml", nonNegative, "a non-negative number")
+	o.Bioreactor.InitialCumulativeAltMediaAddedML = r.number(bio, "initial_cumulative_alt_media_added_ml", nonNegative, "a non-negative number")
+	o.Bioreactor.InitialCumulativeWasteRemovedML = r.number(bio, "initial_cumulative_waste_removed_ml", nonNegative, "a non-negative number")
+
+	const dos = "dosing_automation.config"
+	o.Dosing.PauseBetweenSubdoses = r.duration(dos, "pause_between_subdoses_seconds", time.Second, nonNegative, "a non-negative number")
+	o.Dosing.WasteRemovalMultiplier = r.number(dos, "waste_removal_multiplier", nonNegative, "a non-negative number")
+	o.Dosing.MaxSubdoseML = r.number(dos, "max_subdose", positive, "a positive number")
+	o.Dosing.FirstRunDelay = r.duration(dos, "first_run_delay_seconds", time.Second, nonNegative, "a non-negative number")
+	o.Dosing.MaxScriptSteps = r.count(dos, "max_script_steps")
+	o.Dosing.MaxExecute = r.duration(dos, "max_execute_minutes", time.Minute, positive, "a positive number")
+
+	o.Storage.Home = r.get("storage", "home").value
+
+	const sim = "simulation"
+	o.Simulation.PumpMLPerSecond = r.number(sim, "pump_ml_per_second", positive, "a positive number")
+	o.Simulation.PumpFlowSpread = r.number(sim, "pump_flow_spread",
+		func(f float64) bool { return f >= 0 && f < 1 }, "a number from 0 up to (not including) 1")
+	return o
+}
+
+func positive(f float64) bool    { return f > 0 }
+func nonNegative(f float64) bool { return f >= 0 }
+
+// optionReader reads typed values and collects their errors.
+type optionReader struct {
+	c    *Config
+	errs []error
+	read [][2]string // every key read, for tests; {"PWM", ""} is the whole section
+}
+
+// get returns a key's setting, falling back to Defaults.
+func (r *optionReader) get(section, key string) setting {
+	r.read = append(r.read, [2]string{section, key})
+	return r.c.lookup(section, key)
+}
+
+func (r *optionReader) fail(s setting, section, key, format string, args ...any) {
+	r.errs = append(r.errs, s.errorf(section, key, format, args...))
+}
+
+// number reads a finite number for which ok holds.
+func (r *optionReader) number(section, key string, ok func(float64) bool, want string) float64 {
+	s := r.get(section, key)
+	f, good := parseFloat(s.value)
+	if !good || !ok(f) {
+		r.fail(s, section, key, "want %s, got %s", want, quote(s.value))
+		return 0
+	}
+	return f
+}
+
+// duration reads a number of units as a Duration.
+func (r *optionReader) duration(section, key string, unit time.Duration, ok func(float64) bool, want string) time.Duration {
+	f := r.number(section, key, ok, want)
+	d := math.Round(f * float64(unit))
+	if d >= math.MaxInt64 {
+		s := r.get(section, key)
+		r.fail(s, section, key, "want %s, got %s, which is too long", want, quote(s.value))
+		return 0
+	}
+	return time.Duration(d)
+}
+
+// count reads a positive integer; "1e8" is allowed, "1.5" is not.
+func (r *optionReader) count(section, key string) uint64 {
+	s := r.get(section, key)
+	if n, err := strconv.ParseUint(s.value, 10, 64); err == nil && n > 0 {
+		return n
+	}
+	f, ok := parseFloat(s.value)
+	if !ok || f < 1 || f != math.Trunc(f) || f >= 1<<64 {
+		r.fail(s, section, key, "want a positive integer, got %s", quote(s.value))
+		return 0
+	}
+	return uint64(f)
+}
+
+// port reads a TCP port number.
+func (r *optionReader) port(section, key string) int {
+	s := r.get(section, key)
+	n, err := strconv.Atoi(s.value)
+	if err != nil || n < 1 || n > 65535 {
+		r.fail(s, section, key, "want a port number from 1 to 65535, got %s", quote(s.value))
+		return 0
+	}
+	return n
+}
+
+// topicLevel reads a name that becomes an MQTT topic level.
+func (r *optionReader) topicLevel(section, key string) string {
+	s := r.get(section, key)
+	if strings.ContainsAny(s.value, "/+#\n") {
+		r.fail(s, section, key, "want a name without /, +, # or line breaks (it is an MQTT topic level), got %s", quote(s.value))
+	}
+	return s.value
+}
+
+// model reads [bioreactor] model.
+func (r *optionReader) model() (Model, bool) {
+	r.read = append(r.read, [2]string{"bioreactor", "model"})
+	m, err := r.c.Model()
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return Model{}, false
+	}
+	return m, true
+}
