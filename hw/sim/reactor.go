@@ -39,22 +39,39 @@ type Options struct {
 	OD, GrowthPerHour, MaxOD float64
 }
 
+// DutyTraceLen is how many PWM changes DutyTrace remembers: the most recent
+// ones. The trace is a fixed ring, so a reactor's memory does not grow with
+// the length of a run (a stirrer's controller alone changes its duty every
+// few seconds, for weeks).
+const DutyTraceLen = 256
+
 // Reactor is the simulated unit.
 type Reactor struct {
 	clock Clock
 	opts  Options
 
-	mu        sync.Mutex
-	last      time.Time
-	volume    float64
-	od        float64
-	altFrac   float64
-	overflow  float64
-	moved     map[string]float64 // device -> mL actually moved
-	flow      map[int]float64    // channel -> true mL/s at 100 %
-	open      map[int]*pwm
-	devices   map[int]string
-	dutyTrace []DutyChange
+	mu       sync.Mutex
+	last     time.Time
+	volume   float64
+	od       float64
+	altFrac  float64
+	overflow float64
+	moved    map[string]float64 // device -> mL actually moved
+	flow     map[int]float64    // channel -> true mL/s at 100 %
+	open     map[int]*pwm
+	devices  map[int]string
+
+	// trace is a ring of the last DutyTraceLen changes; changes counts all
+	// changes ever made, so the next one goes to trace[changes%DutyTraceLen].
+	trace      [DutyTraceLen]DutyChange
+	changes    int64
+	perChannel map[int]int64 // channel -> changes ever made
+
+	// onDuty is the observer of duty changes; pending holds the changes it
+	// has yet to see, delivering whether a goroutine is handing them over.
+	onDuty     func(channel int, device string, duty float64)
+	pending    []DutyChange
+	delivering bool
 }
 
 // DutyChange records one change of a PWM output.
@@ -94,7 +111,7 @@ func New(clock Clock, o Options) *Reactor {
 	r := &Reactor{
 		clock: clock, opts: o, last: clock.Now(), volume: o.VolumeML, od: o.OD,
 		moved: map[string]float64{}, flow: map[int]float64{}, open: map[int]*pwm{},
-		devices: map[int]string{},
+		devices: map[int]string{}, perChannel: map[int]int64{},
 	}
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x9e3779b97f4a7c15))
 	chans := make([]int, 0, len(o.Devices))
@@ -137,14 +154,20 @@ func (r *Reactor) Open(channel int, hz float64) (hw.PWM, error) {
 	return p, nil
 }
 
-// HaltAll implements hw.Board.
+// HaltAll implements hw.Board. It halts the outputs in channel order.
 func (r *Reactor) HaltAll() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.advanceLocked()
-	for _, p := range r.open {
-		r.setDutyLocked(p, 0)
+	chans := make([]int, 0, len(r.open))
+	for ch := range r.open {
+		chans = append(chans, ch)
 	}
+	sort.Ints(chans)
+	for _, ch := range chans {
+		r.setDutyLocked(r.open[ch], 0)
+	}
+	r.mu.Unlock()
+	r.deliver()
 	return nil
 }
 
@@ -178,11 +201,77 @@ func (r *Reactor) State() State {
 	return State{VolumeML: r.volume, OD: r.od, AltMediaFraction: r.altFrac, OverflowML: r.overflow, MovedML: moved}
 }
 
-// DutyTrace returns every PWM change so far.
+// DutyTrace returns the most recent PWM changes, oldest first: all of them
+// up to DutyTraceLen, then the last DutyTraceLen. It is nil before the first
+// change.
 func (r *Reactor) DutyTrace() []DutyChange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]DutyChange(nil), r.dutyTrace...)
+	if r.changes <= DutyTraceLen {
+		return append([]DutyChange(nil), r.trace[:r.changes]...)
+	}
+	i := int(r.changes % DutyTraceLen)
+	out := make([]DutyChange, 0, DutyTraceLen)
+	return append(append(out, r.trace[i:]...), r.trace[:i]...)
+}
+
+// DutyChanges returns how many times the duty of channel has changed since
+// the reactor was made (the trace keeps only the last few).
+func (r *Reactor) DutyChanges(channel int) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.perChannel[channel]
+}
+
+// SetDutyObserver sets f to be called after each change of a PWM output's
+// duty, with the output's channel, its device (as in Options.Devices; "" if
+// none) and the new duty in percent; nil removes the observer.
+//
+// f is called without the reactor's lock held, so it may call the reactor,
+// even change a duty. The calls are made one at a time, in the order of the
+// changes: normally by the goroutine that made the change, before its
+// SetDuty, Halt, Close or HaltAll returns; but if a call of f is in progress
+// (another goroutine's, or f itself changed a duty), the change is handed to
+// f by that goroutine, after the call in progress.
+func (r *Reactor) SetDutyObserver(f func(channel int, device string, duty float64)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onDuty = f
+	if f == nil {
+		r.pending = nil
+	}
+}
+
+// deliver hands the pending changes to the observer. Call it without r.mu.
+func (r *Reactor) deliver() {
+	r.mu.Lock()
+	if r.delivering || len(r.pending) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.delivering = true
+	done := false
+	defer func() {
+		if !done { // f panicked: a later change must not find delivery stuck
+			r.mu.Lock()
+			r.delivering = false
+			r.mu.Unlock()
+		}
+	}()
+	for len(r.pending) > 0 && r.onDuty != nil {
+		batch, f := r.pending, r.onDuty
+		r.pending = nil
+		r.mu.Unlock()
+		for _, c := range batch {
+			f(c.Channel, c.Device, c.Duty)
+		}
+		r.mu.Lock()
+	}
+	// Under the same lock as the last look at pending: a change made from
+	// now on finds delivering false and delivers itself.
+	r.delivering = false
+	done = true
+	r.mu.Unlock()
 }
 
 // advanceLocked integrates the vial from r.last to now.
@@ -243,7 +332,13 @@ func (r *Reactor) setDutyLocked(p *pwm, d float64) {
 		return
 	}
 	p.duty = d
-	r.dutyTrace = append(r.dutyTrace, DutyChange{At: r.clock.Now(), Channel: p.ch, Device: r.devices[p.ch], Duty: d})
+	c := DutyChange{At: r.clock.Now(), Channel: p.ch, Device: r.devices[p.ch], Duty: d}
+	r.trace[r.changes%DutyTraceLen] = c
+	r.changes++
+	r.perChannel[p.ch]++
+	if r.onDuty != nil {
+		r.pending = append(r.pending, c)
+	}
 }
 
 type pwm struct {
@@ -269,27 +364,30 @@ func (p *pwm) SetDuty(d float64) error {
 		return err
 	}
 	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
 	if p.closed {
+		p.r.mu.Unlock()
 		return fmt.Errorf("%s: %w", p, hw.ErrClosed)
 	}
 	p.r.advanceLocked()
 	p.r.setDutyLocked(p, d)
+	p.r.mu.Unlock()
+	p.r.deliver()
 	return nil
 }
 
 func (p *pwm) Halt() error {
 	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
 	p.r.advanceLocked()
 	p.r.setDutyLocked(p, 0)
+	p.r.mu.Unlock()
+	p.r.deliver()
 	return nil
 }
 
 func (p *pwm) Close() error {
 	p.r.mu.Lock()
-	defer p.r.mu.Unlock()
 	if p.closed {
+		p.r.mu.Unlock()
 		return nil
 	}
 	p.r.advanceLocked()
@@ -298,5 +396,7 @@ func (p *pwm) Close() error {
 	if p.r.open[p.ch] == p {
 		delete(p.r.open, p.ch)
 	}
+	p.r.mu.Unlock()
+	p.r.deliver()
 	return nil
 }

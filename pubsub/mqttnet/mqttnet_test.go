@@ -84,6 +84,9 @@ func TestEmbeddedBrokerRetainedAndClear(t *testing.T) {
 	pub.Publish("pioreactor/u/e/job/setting", []byte("20.0"), 2, true)
 	pub.Publish("pioreactor/u/e/job/cleared", []byte("1"), 2, true)
 	pub.Publish("pioreactor/u/e/job/cleared", nil, 2, true)
+	// Mochi acknowledges before it delivers: a later publish's ack means the
+	// clear is done, and cannot reach the late subscriber live.
+	pub.Publish("pioreactor/u/barrier", nil, 1, false)
 	late := dial()
 	var got collector
 	late.Subscribe("pioreactor/u/e/job/+", 1, got.add)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -20,8 +21,23 @@ import (
 // fails if the broker does not accept the connection within timeout. Once
 // connected, the client reconnects by itself, resubscribes, and reports drops
 // through Options.OnLost and Options.OnReconnect.
+//
+// Delivery: the client's handlers see messages in the order the broker
+// delivered them, one at a time, on one dispatch goroutine per client. Paho
+// runs with SetOrderMatters(true), so it calls its callback on its own router
+// goroutine, where blocking would stall the connection (a handler that
+// publishes at QoS 1 or 2 and waits for the ack would wait forever: the ack
+// queues behind the handler). The callback therefore only appends the message
+// to an unbounded per-client queue and returns; the dispatch goroutine takes
+// messages off the queue and calls the handlers. A handler may publish and
+// wait for the ack; long work belongs to the job, or the queue grows.
+//
+// Close stops the dispatch promptly: messages still queued are dropped, not
+// handed to handlers. Close does not wait for a handler that is running (a
+// handler may itself call Close); that one message may still be handled
+// after Close returns, nothing after it.
 func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Client, error) {
-	c := &pahoClient{subs: map[string]pahoSub{}, timeout: timeout}
+	c := &pahoClient{subs: map[string]*pahoSub{}, timeout: timeout, in: newInbox()}
 	// A random suffix, as upstream adds, so that a restarted job never takes
 	// over its dead predecessor's session (a clean new session instead).
 	o := paho.NewClientOptions().
@@ -30,7 +46,7 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // the callback only queues; see inbox
 		SetConnectTimeout(timeout).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(30 * time.Second)
@@ -48,7 +64,7 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 	first := true
 	o.SetOnConnectHandler(func(pc paho.Client) {
 		c.mu.Lock()
-		subs := make([]pahoSub, 0, len(c.subs))
+		subs := make([]*pahoSub, 0, len(c.subs))
 		for _, s := range c.subs {
 			subs = append(subs, s)
 		}
@@ -74,21 +90,104 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 	if err := tok.Error(); err != nil {
 		return nil, fmt.Errorf("mqtt: connect to %s: %w", addr, err)
 	}
+	go c.in.run()
 	return c, nil
 }
 
+// pahoSub is one subscription. Its handler runs only while it is current:
+// Unsubscribe, or a new Subscribe of the same filter, retires it, and the
+// messages still queued for it are then dropped.
 type pahoSub struct {
-	filter string
-	qos    byte
-	cb     paho.MessageHandler
+	filter  string
+	qos     byte
+	h       pubsub.Handler
+	cb      paho.MessageHandler
+	retired atomic.Bool
 }
 
 type pahoClient struct {
 	pc      paho.Client
 	timeout time.Duration
+	in      *inbox
 	mu      sync.Mutex
-	subs    map[string]pahoSub
+	subs    map[string]*pahoSub
 	closed  bool
+}
+
+// queued is one message waiting for its handler.
+type queued struct {
+	sub *pahoSub
+	msg pubsub.Message
+}
+
+// inbox is a client's unbounded FIFO of received messages and the state of
+// its one dispatch goroutine (run). push never blocks, so paho's router
+// goroutine, which calls it, never waits on a handler.
+type inbox struct {
+	mu     sync.Mutex
+	wake   sync.Cond
+	q      []queued
+	closed atomic.Bool // read without mu by the dispatcher between messages
+}
+
+func newInbox() *inbox {
+	in := new(inbox)
+	in.wake.L = &in.mu
+	return in
+}
+
+func (in *inbox) push(s *pahoSub, m pubsub.Message) {
+	in.mu.Lock()
+	if !in.closed.Load() {
+		in.q = append(in.q, queued{s, m})
+		if len(in.q) == 1 {
+			in.wake.Signal()
+		}
+	}
+	in.mu.Unlock()
+}
+
+// run calls the handlers, in arrival order, until close. It takes the whole
+// queue at a time and swaps in the previous, emptied batch, so a backlog
+// costs one lock and no copying.
+func (in *inbox) run() {
+	var batch []queued
+	for {
+		in.mu.Lock()
+		for len(in.q) == 0 && !in.closed.Load() {
+			in.wake.Wait()
+		}
+		if in.closed.Load() {
+			in.q = nil
+			in.mu.Unlock()
+			return
+		}
+		batch, in.q = in.q, batch[:0]
+		in.mu.Unlock()
+		for i := range batch {
+			if in.closed.Load() {
+				return
+			}
+			it := batch[i]
+			batch[i] = queued{} // let the payload go once handled
+			if !it.sub.retired.Load() {
+				it.sub.h(it.msg)
+			}
+		}
+		if cap(batch) > 4096 {
+			batch = nil // a burst is over: give its memory back
+		}
+	}
+}
+
+// close stops run after the message it is handling, if any, and drops the
+// rest of the queue. It does not wait for run to return.
+func (in *inbox) close() {
+	in.mu.Lock()
+	in.closed.Store(true)
+	in.q = nil
+	in.wake.Broadcast()
+	in.mu.Unlock()
 }
 
 // ErrNotConnected is returned while the connection to the broker is down: pio
@@ -120,17 +219,29 @@ func (c *pahoClient) Publish(t string, payload []byte, qos byte, retained bool) 
 }
 
 func (c *pahoClient) Subscribe(filter string, qos byte, h pubsub.Handler) error {
-	cb := func(_ paho.Client, m paho.Message) {
-		h(pubsub.Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retained: m.Retained()})
+	s := &pahoSub{filter: filter, qos: qos, h: h}
+	// Called on paho's router goroutine: queue and return, never block.
+	s.cb = func(_ paho.Client, m paho.Message) {
+		c.in.push(s, pubsub.Message{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retained: m.Retained()})
 	}
 	c.mu.Lock()
-	c.subs[filter] = pahoSub{filter: filter, qos: qos, cb: cb}
+	if c.closed {
+		c.mu.Unlock()
+		return pubsub.ErrClosed
+	}
+	if old := c.subs[filter]; old != nil {
+		old.retired.Store(true)
+	}
+	c.subs[filter] = s
 	c.mu.Unlock()
-	return c.wait("subscribe "+filter, c.pc.Subscribe(filter, qos, cb))
+	return c.wait("subscribe "+filter, c.pc.Subscribe(filter, qos, s.cb))
 }
 
 func (c *pahoClient) Unsubscribe(filter string) error {
 	c.mu.Lock()
+	if old := c.subs[filter]; old != nil {
+		old.retired.Store(true)
+	}
 	delete(c.subs, filter)
 	c.mu.Unlock()
 	if !c.pc.IsConnectionOpen() {
@@ -147,6 +258,7 @@ func (c *pahoClient) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	c.in.close()
 	c.pc.Disconnect(250)
 	return nil
 }
