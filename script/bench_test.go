@@ -34,9 +34,16 @@ def execute():
 	defer a.Close()
 	ctx := context.Background()
 	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Execute(ctx, a); err != nil {
-			b.Fatal(err)
+	var runErr error
+	u.clk.Go("bench", func() {
+		for b.Loop() {
+			if _, runErr = s.Execute(ctx, a); runErr != nil {
+				return
+			}
 		}
+	})
+	u.clk.Run(ctx)
+	if runErr != nil {
+		b.Fatal(runErr)
 	}
 }
