@@ -122,3 +122,31 @@ func AppendPyFloat(b []byte, f float64) []byte {
 	}
 	return append(b, PyFloat(f)...)
 }
+
+// Field is one key of an Object.
+type Field struct {
+	Key   string
+	Value any
+}
+
+// Object is a JSON object that keeps its keys in the order they were built,
+// as upstream's Python dicts do (a script's event data, for one).
+type Object []Field
+
+// MarshalJSON implements json.Marshaler.
+func (o Object) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, f.Key)
+		b = append(b, ':')
+		v, err := json.Marshal(f.Value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
+}

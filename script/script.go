@@ -332,7 +332,8 @@ func toJSON(v starlark.Value) (any, error) {
 		}
 		return out, nil
 	case *starlark.Dict:
-		out := map[string]any{}
+		// In the order the script built it, as upstream's dicts are.
+		out := make(payload.Object, 0, x.Len())
 		for _, kv := range x.Items() {
 			k, ok := kv[0].(starlark.String)
 			if !ok {
@@ -342,7 +343,7 @@ func toJSON(v starlark.Value) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[string(k)] = j
+			out = append(out, payload.Field{Key: string(k), Value: j})
 		}
 		return out, nil
 	}

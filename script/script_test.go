@@ -267,3 +267,12 @@ func TestSetOverMQTTReachesTheScript(t *testing.T) {
 		t.Errorf("errors %d", st.a.Errors)
 	}
 }
+
+func TestEventDataKeepsScriptOrder(t *testing.T) {
+	u := newUnit(t)
+	runOnceOK(t, u, "testdata/api/event_data_order.star")
+	want := `{"event_name":"Ordered","message":"keys in script order","data":{"zeta":1,"alpha":2.5,"mid":{"y":true,"b":null},"list":[3,"x"]}}`
+	if u.lastEvent != want {
+		t.Errorf("latest_event\n  %s\nwant\n  %s", u.lastEvent, want)
+	}
+}
