@@ -64,6 +64,8 @@ type Env struct {
 	// Console receives log records (besides MQTT).
 	Console *slog.Logger
 
+	duties dutyBook // PWM outputs driven by this process, for pwms/dc
+
 	mu     sync.Mutex
 	local  map[string]bool // job names running in this process
 	pumps  map[int]runningPump

@@ -168,7 +168,7 @@ func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 	defer cancel()
 	defer env.trackPump(action, cancel)()
 
-	out, err := env.Board.PWM().Open(channel, cal.Hz)
+	out, err := env.OpenPWM(req.Client, req.Experiment, channel, cal.Hz)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", action, err)
 	}

@@ -24,6 +24,7 @@ func (h *harness) pump(ctx context.Context, req PumpRequest) (float64, error) {
 			err = e
 			return
 		}
+		p.Log.OnRecord = h.logf
 		err = p.Run(ctx)
 		moved = p.Moved
 	})
@@ -229,5 +230,20 @@ func TestPumpBusyChannel(t *testing.T) {
 	defer out.Close()
 	if _, err := h.pump(context.Background(), PumpRequest{ML: ptr(1)}); err == nil {
 		t.Error("a pump ran on a channel that is in use")
+	}
+}
+
+func TestPumpPublishesPWMDutiesRetained(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.pump(context.Background(), PumpRequest{Device: "waste", Duration: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	const dc = "pioreactor/unit1/exp1/pwms/dc"
+	got := h.published(dc)
+	if len(got) != 2 || string(got[0].Payload) != `{"12": 60.0}` || string(got[1].Payload) != `{}` || !got[0].Retained || got[0].QoS != 0 {
+		t.Fatalf("pwms/dc messages %v, want {\"12\": 60.0} then {} (GPIO pin of channel 4), retained, QoS 0", got)
+	}
+	if m, ok := h.broker.Retained(dc); !ok || string(m.Payload) != "{}" {
+		t.Errorf("retained pwms/dc %q, want {}", m.Payload)
 	}
 }
