@@ -381,7 +381,8 @@ func TestVolumeMirrorThresholds(t *testing.T) {
 	}
 	h.ctl.Publish("pioreactor/unit1/exp1/bioreactor/current_volume_ml", []byte("36"), 2, true)
 	h.settle()
-	if a.State() != runtime.Sleeping || !h.logged("ERROR", "Pausing all pumping") {
+	logs := strings.Join(h.payloads("pioreactor/unit1/exp1/logs/dosing_automation/error"), "\n")
+	if a.State() != runtime.Sleeping || !strings.Contains(logs, "Pausing all pumping") {
 		t.Errorf("stop level: state %s", a.State())
 	}
 	checkStopMessages(t, h)
@@ -485,5 +486,28 @@ func TestSettingsHistoryMessage(t *testing.T) {
 	}
 	if settings["volume"] != 0.75 || settings["duration"] != 20.0 || settings["state"] != "ready" {
 		t.Errorf("settings %v", settings)
+	}
+}
+
+func TestAVialAboveMaxFillSleepsBeforeExecute(t *testing.T) {
+	h := newHarness(t)
+	st, _ := runtime.LoadLiquidState(h.env, "exp1")
+	st.CurrentVolumeML = 36.5 // the monitor's last word: above max fill (36 mL)
+	if err := h.env.Liquid.Save("exp1", st); err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	p := &fakeProgram{exec: func(ctx context.Context, a *Automation) (*payload.Event, error) { ran++; return nil, nil }}
+	a := h.start(p)
+	logs := strings.Join(h.payloads("pioreactor/unit1/exp1/logs/dosing_automation/error"), "\n")
+	if a.State() != runtime.Sleeping || !strings.Contains(logs, "Pausing all pumping") {
+		t.Fatalf("state %s at start with the vial at 36.5 mL, want sleeping with an error", a.State())
+	}
+	h.clk.SetLimit(epoch.Add(time.Minute))
+	if err := h.run(a, context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ran != 0 {
+		t.Errorf("execute() ran %d times while the vial was over max fill", ran)
 	}
 }
