@@ -22,20 +22,25 @@ import (
 	"go.starlark.net/starlarkstruct"
 )
 
-// Host is what builtins need from the automation running the script.
+// Host is what the common builtins need from the job running the script.
 type Host interface {
 	Unit() string
 	Experiment() string
 	Now() time.Time
-	ExecuteIOAction(ctx context.Context, wasteML float64, doses []payload.Dose) ([]payload.Dose, error)
-	// Pump runs a pump by [PWM] device name; exactly one of ml and duration is set.
-	Pump(ctx context.Context, device string, ml, duration *float64) (float64, error)
 	Sleep(ctx context.Context, seconds float64) error
 	// Setting returns a setting's value (float64, int64, bool or string).
 	Setting(name string) (any, bool)
+	Log(level, msg string) error
+}
+
+// DosingHost is what the dosing builtins need from a dosing automation.
+type DosingHost interface {
+	Host
+	ExecuteIOAction(ctx context.Context, wasteML float64, doses []payload.Dose) ([]payload.Dose, error)
+	// Pump runs a pump by [PWM] device name; exactly one of ml and duration is set.
+	Pump(ctx context.Context, device string, ml, duration *float64) (float64, error)
 	CurrentVolume() float64
 	AltMediaFraction() float64
-	Log(level, msg string) error
 }
 
 const (
@@ -69,28 +74,57 @@ func host(th *starlark.Thread, b *starlark.Builtin) (Host, context.Context, erro
 	return h, Context(th), nil
 }
 
-// Universe returns the predeclared names of every script. unit and experiment
+func dosingHost(th *starlark.Thread, b *starlark.Builtin) (DosingHost, context.Context, error) {
+	h, ctx, err := host(th, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, ok := h.(DosingHost)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: only dosing automations have pumps", b.Name())
+	}
+	return d, ctx, nil
+}
+
+// Common returns the builtins every script family has. unit and experiment
 // are given as values because they are fixed for a run.
-func Universe(unit, experiment string) starlark.StringDict {
+func Common(unit, experiment string) starlark.StringDict {
 	return starlark.StringDict{
-		"unit":               starlark.String(unit),
-		"experiment":         starlark.String(experiment),
+		"unit":       starlark.String(unit),
+		"experiment": starlark.String(experiment),
+		"sleep":      starlark.NewBuiltin("sleep", sleep),
+		"now":        starlark.NewBuiltin("now", now),
+		"setting":    starlark.NewBuiltin("setting", setting),
+		"event":      starlark.NewBuiltin("event", newEvent),
+		"log":        logModule,
+		"round":      starlark.NewBuiltin("round", round),
+		"store":      NewStore(),
+		"fmt":        Fmt(),
+	}
+}
+
+// Dosing returns the builtins of dosing automations: pumps, the liquid
+// model, execute_io_action.
+func Dosing() starlark.StringDict {
+	return starlark.StringDict{
 		"execute_io_action":  starlark.NewBuiltin("execute_io_action", executeIOAction),
 		"add_media":          pumpBuiltin("add_media", "media"),
 		"add_alt_media":      pumpBuiltin("add_alt_media", "alt_media"),
 		"remove_waste":       pumpBuiltin("remove_waste", "waste"),
 		"pump":               starlark.NewBuiltin("pump", pumpAny),
-		"sleep":              starlark.NewBuiltin("sleep", sleep),
-		"now":                starlark.NewBuiltin("now", now),
-		"setting":            starlark.NewBuiltin("setting", setting),
 		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
 		"alt_media_fraction": starlark.NewBuiltin("alt_media_fraction", altMediaFraction),
-		"event":              starlark.NewBuiltin("event", newEvent),
-		"log":                logModule,
-		"round":              starlark.NewBuiltin("round", round),
-		"store":              NewStore(),
-		"fmt":                Fmt(),
 	}
+}
+
+// Universe returns the predeclared names of a dosing automation: Common
+// and Dosing.
+func Universe(unit, experiment string) starlark.StringDict {
+	u := Common(unit, experiment)
+	for k, v := range Dosing() {
+		u[k] = v
+	}
+	return u
 }
 
 // Milliliters is an Unpacker for a volume: an int or float, finite and ≥ 0.
@@ -142,7 +176,7 @@ func executeIOAction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if len(args) > 0 {
 		return nil, fmt.Errorf("%s: takes keyword arguments only, e.g. execute_io_action(waste_ml=1.0, media_ml=1.0)", b.Name())
 	}
-	h, ctx, err := host(th, b)
+	h, ctx, err := dosingHost(th, b)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +259,7 @@ func runPump(th *starlark.Thread, b *starlark.Builtin, device string, mlV, durV 
 	if (mlp == nil) == (durp == nil) {
 		return nil, fmt.Errorf("%s: give exactly one of ml or duration", b.Name())
 	}
-	h, ctx, err := host(th, b)
+	h, ctx, err := dosingHost(th, b)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +340,7 @@ func currentVolume(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	h, _, err := host(th, b)
+	h, _, err := dosingHost(th, b)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +352,7 @@ func altMediaFraction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	h, _, err := host(th, b)
+	h, _, err := dosingHost(th, b)
 	if err != nil {
 		return nil, err
 	}

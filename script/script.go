@@ -74,18 +74,53 @@ func LoadFile(path, unit, experiment string) (*Script, error) {
 
 var automationName = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
 
-// Load loads a script from source. Errors carry file:line:col.
-func Load(path string, src []byte, unit, experiment string) (*Script, error) {
+// Module is a loaded script of any family: its frozen globals.
+type Module struct {
+	Path    string
+	File    string // base name, used in positions
+	Family  Family
+	Globals starlark.StringDict
+	Store   *builtins.Store
+}
+
+// LoadModule runs a script's top level with the builtins of its family
+// (DetectFamily) and returns its globals. Errors carry file:line:col.
+func LoadModule(path string, src []byte, unit, experiment string) (*Module, error) {
 	file := filepath.Base(path)
-	s := &Script{Path: path, file: file}
-	universe := builtins.Universe(unit, experiment)
-	s.store = universe["store"].(*builtins.Store)
+	fam, declaredAt, err := DetectFamily(file, src)
+	if err != nil {
+		return nil, err
+	}
+	universe := builtins.Common(unit, experiment)
+	for k, v := range fam.Builtins() {
+		universe[k] = v
+	}
 	th := &starlark.Thread{Name: "load " + file, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, msg) }}
 	th.SetMaxExecutionSteps(LoadSteps)
 	globals, err := starlark.ExecFileOptions(FileOptions, th, file, src, universe)
 	if err != nil {
-		return nil, FormatError(err, th, LoadSteps, "the limit of a script's top level")
+		err = FormatError(err, th, LoadSteps, "the limit of a script's top level")
+		if se, ok := err.(*Error); ok {
+			err = explainUndefined(se, fam, declaredAt)
+		}
+		return nil, err
 	}
+	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store)}, nil
+}
+
+// Load loads a dosing automation from source. A script of another family
+// is refused, naming its family. Errors carry file:line:col.
+func Load(path string, src []byte, unit, experiment string) (*Script, error) {
+	m, err := LoadModule(path, src, unit, experiment)
+	if err != nil {
+		return nil, err
+	}
+	if m.Family.Type != "dosing" {
+		return nil, fmt.Errorf("%s: a %s automation runs as %s, which this version of pio does not host yet; only dosing automations run", m.File, m.Family.Type, m.Family.Job)
+	}
+	file := m.File
+	s := &Script{Path: path, file: file, store: m.Store}
+	globals := m.Globals
 	s.globals = globals
 
 	s.name = strings.TrimSuffix(file, filepath.Ext(file))
