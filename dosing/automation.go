@@ -28,11 +28,6 @@ import (
 // JobName is the job name of every dosing automation.
 const JobName = "dosing_automation"
 
-// FirstRunDelay is how long after ready an automation first runs by default,
-// as upstream's built-in periodic automations do (run_after_seconds=2.0);
-// [dosing_automation.config] first_run_delay_seconds changes it.
-const FirstRunDelay = 2 * time.Second
-
 // SettingDecl declares a program setting and its default.
 type SettingDecl struct {
 	Name     string
@@ -105,14 +100,12 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	if name == "" || name == "config" {
 		return nil, fmt.Errorf("automation_name %q is not allowed", name)
 	}
-	model, err := env.Config.Model()
+	o, err := env.Options()
 	if err != nil {
 		return nil, err
 	}
-	limits, err := readLimits(env.Config)
-	if err != nil {
-		return nil, err
-	}
+	model := o.Bioreactor.Model
+	limits := limitsOf(o.Dosing)
 	values, err := settingValues(prog, opts.Overrides)
 	if err != nil {
 		return nil, err
@@ -161,42 +154,11 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	return a, nil
 }
 
-func readLimits(cfg *config.Config) (Limits, error) {
-	const sec = "dosing_automation.config"
-	var l Limits
-	var err error
-	for _, f := range []struct {
-		key string
-		def float64
-		dst *float64
-	}{{"max_subdose", 1.0, &l.MaxSubdose}, {"pause_between_subdoses_seconds", 5.0, &l.Pause},
-		{"waste_removal_multiplier", 2.0, &l.Multiplier}} {
-		if *f.dst, err = cfg.Float(sec, f.key, f.def); err != nil {
-			return l, err
-		}
+func limitsOf(d config.DosingOptions) Limits {
+	return Limits{
+		MaxSubdose: d.MaxSubdoseML, Pause: d.PauseBetweenSubdoses.Seconds(), Multiplier: d.WasteRemovalMultiplier,
+		MaxSteps: d.MaxScriptSteps, MaxExecute: d.MaxExecute, FirstRunDelay: d.FirstRunDelay,
 	}
-	if l.MaxSubdose <= 0 {
-		return l, fmt.Errorf("config: [%s] max_subdose must be positive, got %v", sec, l.MaxSubdose)
-	}
-	steps, err := cfg.Float(sec, "max_script_steps", 1e8)
-	if err != nil {
-		return l, err
-	}
-	l.MaxSteps = uint64(steps)
-	mins, err := cfg.Float(sec, "max_execute_minutes", 60)
-	if err != nil {
-		return l, err
-	}
-	l.MaxExecute = minutes(mins)
-	delay, err := cfg.Float(sec, "first_run_delay_seconds", FirstRunDelay.Seconds())
-	if err != nil {
-		return l, err
-	}
-	if delay < 0 {
-		return l, fmt.Errorf("config: [%s] first_run_delay_seconds must not be negative, got %v", sec, delay)
-	}
-	l.FirstRunDelay = time.Duration(delay * float64(time.Second))
-	return l, nil
 }
 
 // settingValues checks the overrides against the program's declarations,

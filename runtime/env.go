@@ -66,6 +66,10 @@ type Env struct {
 
 	duties dutyBook // PWM outputs driven by this process, for pwms/dc
 
+	optsOnce sync.Once
+	opts     config.Options
+	optsErr  error
+
 	mu     sync.Mutex
 	local  map[string]bool // job names running in this process
 	pumps  map[int]runningPump
@@ -135,6 +139,14 @@ func (e *Env) stopPumps(match func(action string) bool) {
 	for _, c := range cancels {
 		c()
 	}
+}
+
+// Options are the configuration's typed options, parsed once. The commands
+// parse them at start (so a bad value stops them before anything runs); a
+// bad value found here is returned as the error.
+func (e *Env) Options() (config.Options, error) {
+	e.optsOnce.Do(func() { e.opts, e.optsErr = e.Config.Options() })
+	return e.opts, e.optsErr
 }
 
 func (e *Env) console() *slog.Logger {

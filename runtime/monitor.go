@@ -39,10 +39,11 @@ func (m *Monitor) Counts() (applied, dropped int) {
 
 // StartMonitor starts the monitor job.
 func StartMonitor(env *Env) (*Monitor, error) {
-	model, err := env.Config.Model()
+	o, err := env.Options()
 	if err != nil {
 		return nil, err
 	}
+	model := o.Bioreactor.Model
 	job, err := NewJob(env, "monitor", topic.UniversalExperiment, Hooks{})
 	if err != nil {
 		return nil, err
@@ -73,24 +74,14 @@ func (m *Monitor) Run(ctx context.Context) error {
 }
 
 // DefaultLiquidState is the state of an experiment nothing is known about:
-// the [bioreactor] config defaults.
-func DefaultLiquidState(cfg *config.Config) (liquid.State, error) {
-	var s liquid.State
-	var err error
-	get := func(key string, def float64) float64 {
-		v, e := cfg.Float("bioreactor", key, def)
-		if e != nil && err == nil {
-			err = e
-		}
-		return v
+// the [bioreactor] initial values.
+func DefaultLiquidState(o config.Options) liquid.State {
+	b := o.Bioreactor
+	return liquid.State{
+		CurrentVolumeML: b.InitialVolumeML, EffluxTubeVolumeML: b.EffluxTubeVolumeML,
+		AltMediaFraction: b.InitialAltMediaFraction, CumMediaML: b.InitialCumulativeMediaAddedML,
+		CumAltMediaML: b.InitialCumulativeAltMediaAddedML, CumWasteML: b.InitialCumulativeWasteRemovedML,
 	}
-	s.CurrentVolumeML = get("initial_volume_ml", 14)
-	s.EffluxTubeVolumeML = get("efflux_tube_volume_ml", 14)
-	s.AltMediaFraction = get("initial_alt_media_fraction", 0)
-	s.CumMediaML = get("initial_cumulative_media_added_ml", 0)
-	s.CumAltMediaML = get("initial_cumulative_alt_media_added_ml", 0)
-	s.CumWasteML = get("initial_cumulative_waste_removed_ml", 0)
-	return s, err
 }
 
 // LoadLiquidState returns an experiment's stored state, or the defaults.
@@ -102,7 +93,11 @@ func LoadLiquidState(env *Env, experiment string) (liquid.State, error) {
 	if ok {
 		return st, nil
 	}
-	return DefaultLiquidState(env.Config)
+	o, err := env.Options()
+	if err != nil {
+		return st, err
+	}
+	return DefaultLiquidState(o), nil
 }
 
 // stateLocked returns the state of an experiment, loading it on first use.

@@ -133,14 +133,15 @@ func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 	if err := checkVolume("duration", req.Duration); err != nil {
 		return 0, fmt.Errorf("%s: %w", action, err)
 	}
-	channel, ok := env.Config.PWMChannel(req.Device)
-	if !ok {
-		return 0, fmt.Errorf("%s: no PWM channel is assigned to %q; add `<channel>=%s` to the [PWM] config section", action, req.Device, req.Device)
-	}
-	model, err := env.Config.Model()
+	o, err := env.Options()
 	if err != nil {
 		return 0, err
 	}
+	channel, ok := o.PWMChannel(req.Device)
+	if !ok {
+		return 0, fmt.Errorf("%s: no PWM channel is assigned to %q; add `<channel>=%s` to the [PWM] config section", action, req.Device, req.Device)
+	}
+	model := o.Bioreactor.Model
 	inflow := req.Device != "waste"
 	if req.Continuously && inflow {
 		if st, ok, _ := env.Liquid.Load(req.Experiment); ok && st.CurrentVolumeML >= model.MaxFillML {

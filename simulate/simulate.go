@@ -86,6 +86,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if cfg == nil {
 		cfg = config.New()
 	}
+	if _, err := cfg.Options(); err != nil { // every value checked before anything starts
+		return nil, err
+	}
 	if o.For <= 0 {
 		return nil, fmt.Errorf("simulate: --for must be positive, got %v", o.For)
 	}

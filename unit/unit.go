@@ -74,10 +74,10 @@ func LoadConfig(opts Options) (*config.Config, error) {
 }
 
 // Identity returns the unit name and experiment.
-func Identity(cfg *config.Config, opts Options) (unitName, experiment string) {
+func Identity(o config.Options, opts Options) (unitName, experiment string) {
 	unitName = opts.Unit
 	if unitName == "" {
-		unitName = cfg.String("cluster.topology", "unit_name", "")
+		unitName = o.Unit.Name
 	}
 	if unitName == "" {
 		if h, err := os.Hostname(); err == nil && h != "" {
@@ -91,7 +91,7 @@ func Identity(cfg *config.Config, opts Options) (unitName, experiment string) {
 		experiment = os.Getenv("EXPERIMENT")
 	}
 	if experiment == "" {
-		experiment = cfg.String("cluster.topology", "experiment", "exp0")
+		experiment = o.Unit.Experiment
 	}
 	return unitName, experiment
 }
@@ -103,12 +103,15 @@ func DialBroker(opts Options, clientID string, timeout time.Duration) (pubsub.Cl
 	if err != nil {
 		return nil, err
 	}
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
 	addr := opts.Broker
 	if addr == "" {
-		addr = cfg.BrokerAddr()
+		addr = o.MQTT.Addr()
 	}
-	return mqttnet.Dial(addr, pubsub.Options{ClientID: clientID,
-		Username: cfg.String("mqtt", "username", ""), Password: cfg.String("mqtt", "password", "")}, timeout)
+	return mqttnet.Dial(addr, pubsub.Options{ClientID: clientID, Username: o.MQTT.Username, Password: o.MQTT.Password}, timeout)
 }
 
 // Machine is a unit running on this machine: one board, one real-time
@@ -129,17 +132,21 @@ func Open(opts Options) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	o, err := cfg.Options() // every value checked before anything starts
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Console
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	home := Home(opts.Home)
-	unitName, experiment := Identity(cfg, opts)
+	unitName, experiment := Identity(o, opts)
 	m := &Machine{}
 
 	addr := opts.Broker
 	if addr == "" {
-		addr = cfg.BrokerAddr()
+		addr = o.MQTT.Addr()
 	}
 	if !mqttnet.Reachable(addr, 300*time.Millisecond) {
 		if opts.Broker != "" || opts.NoEmbedded {
@@ -153,7 +160,7 @@ func Open(opts Options) (*Machine, error) {
 		log.Info("no MQTT broker answered; started the embedded broker", "addr", b.Addr())
 		addr = b.Addr()
 	}
-	user, pass := cfg.String("mqtt", "username", ""), cfg.String("mqtt", "password", "")
+	user, pass := o.MQTT.Username, o.MQTT.Password
 	connect := func(o pubsub.Options) (pubsub.Client, error) {
 		o.Username, o.Password = user, pass
 		return mqttnet.Dial(addr, o, 5*time.Second)
@@ -181,36 +188,11 @@ func Open(opts Options) (*Machine, error) {
 
 // NewSimReactor builds the simulated reactor the config describes.
 func NewSimReactor(cfg *config.Config, clk sim.Clock, seed int64) (*sim.Reactor, error) {
-	rate, err := cfg.Float("simulation", "pump_ml_per_second", 0.5)
+	o, err := cfg.Options()
 	if err != nil {
 		return nil, err
 	}
-	spread, err := cfg.Float("simulation", "pump_flow_spread", 0.02)
-	if err != nil {
-		return nil, err
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		return nil, err
-	}
-	vol, err := cfg.Float("bioreactor", "initial_volume_ml", 14)
-	if err != nil {
-		return nil, err
-	}
-	efflux, err := cfg.Float("bioreactor", "efflux_tube_volume_ml", 14)
-	if err != nil {
-		return nil, err
-	}
-	devices := map[int]string{}
-	for ch, dev := range cfg.Section("PWM") {
-		var n int
-		if _, err := fmt.Sscanf(ch, "%d", &n); err != nil || dev == "" {
-			return nil, fmt.Errorf("config: [PWM] %s=%s: want <channel number>=<device>", ch, dev)
-		}
-		devices[n] = dev
-	}
-	return sim.New(clk, sim.Options{Seed: seed, Devices: devices, PumpMLPerSecond: rate, FlowSpread: spread,
-		VolumeML: vol, EffluxML: efflux, CapacityML: model.CapacityML}), nil
+	return sim.New(clk, sim.FromConfig(o, seed)), nil
 }
 
 // EnsureMonitor starts the monitor in this process unless one already runs on

@@ -84,17 +84,20 @@ type DutyChange struct {
 
 // New returns a reactor.
 func New(clock Clock, o Options) *Reactor {
+	// Zero fields that the configuration describes take its defaults: the
+	// config.Defaults text is their one source.
+	d := FromConfig(configDefaults(), o.Seed)
 	if o.PumpMLPerSecond == 0 {
-		o.PumpMLPerSecond = 0.5
+		o.PumpMLPerSecond = d.PumpMLPerSecond
 	}
 	if o.VolumeML == 0 {
-		o.VolumeML = 14
+		o.VolumeML = d.VolumeML
 	}
 	if o.EffluxML == 0 {
-		o.EffluxML = 14
+		o.EffluxML = d.EffluxML
 	}
 	if o.CapacityML == 0 {
-		o.CapacityML = 40
+		o.CapacityML = d.CapacityML
 	}
 	if o.OD == 0 {
 		o.OD = 0.05
@@ -106,7 +109,7 @@ func New(clock Clock, o Options) *Reactor {
 		o.MaxOD = 2.5
 	}
 	if o.Devices == nil {
-		o.Devices = map[int]string{1: "stirring", 2: "media", 3: "alt_media", 4: "waste", 5: "heating"}
+		o.Devices = d.Devices
 	}
 	r := &Reactor{
 		clock: clock, opts: o, last: clock.Now(), volume: o.VolumeML, od: o.OD,
