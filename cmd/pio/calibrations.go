@@ -43,7 +43,7 @@ func calibrationsCommand() *cli.Command {
 					if err := store(c).Save(p); err != nil {
 						return err
 					}
-					fmt.Printf("saved %s/%s and made it active: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%\n", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC)
+					fmt.Fprintf(c.App.Writer, "saved %s/%s and made it active: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%\n", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC)
 					return nil
 				},
 			},
@@ -59,7 +59,7 @@ func calibrationsCommand() *cli.Command {
 					if err != nil {
 						return fmt.Errorf("%s: %w", c.Args().First(), err)
 					}
-					fmt.Printf("%s/%s: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%, created %s\n", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC, p.CreatedAt.Format(time.RFC3339))
+					fmt.Fprintf(c.App.Writer, "%s/%s: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%, created %s\n", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC, p.CreatedAt.Format(time.RFC3339))
 					return nil
 				},
 			},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -57,18 +58,18 @@ func killCommand() *cli.Command {
 			wait := c.Duration("wait")
 			killed := 0
 			for _, e := range targets {
-				if stopJob(reg, client, e, wait) {
+				if stopJob(c.App.Writer, reg, client, e, wait) {
 					killed++
 				}
 			}
-			fmt.Printf("Killed %d jobs.\n", killed)
+			fmt.Fprintf(c.App.Writer, "Killed %d jobs.\n", killed)
 			return nil
 		},
 	}
 }
 
 // stopJob stops one job: MQTT first, then signals. It reports success.
-func stopJob(reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait time.Duration) bool {
+func stopJob(out io.Writer, reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait time.Duration) bool {
 	gone := func(d time.Duration) bool {
 		deadline := time.Now().Add(d)
 		for time.Now().Before(deadline) {
@@ -82,7 +83,7 @@ func stopJob(reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait 
 	if client != nil {
 		t := topic.Set(e.Unit, e.Experiment, e.Job, "$state")
 		if err := client.Publish(t, []byte(runtime.Disconnected), 1, false); err == nil && gone(wait) {
-			fmt.Printf("%s stopped (pid %d).\n", e.Job, e.PID)
+			fmt.Fprintf(out, "%s stopped (pid %d).\n", e.Job, e.PID)
 			return true
 		}
 	}
@@ -94,7 +95,7 @@ func stopJob(reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait 
 			return gone(0)
 		}
 		if gone(wait) {
-			fmt.Printf("%s stopped with %v (pid %d).\n", e.Job, sig, e.PID)
+			fmt.Fprintf(out, "%s stopped with %v (pid %d).\n", e.Job, sig, e.PID)
 			return true
 		}
 	}

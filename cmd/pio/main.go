@@ -4,7 +4,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +17,28 @@ import (
 var Version = "0.1.0-dev"
 
 func main() {
-	app := &cli.App{
+	// The first Ctrl-C (or SIGTERM, SIGHUP) ends the context and every job
+	// stops cleanly; a second one kills a stuck process.
+	ctx, stop := stopOnSignal()
+	err := Run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pio:", err)
+		os.Exit(1)
+	}
+}
+
+// Run runs the pio command line args (args[0] is the program name) with
+// output to stdout and logs to stderr, until it ends or ctx does. It is main
+// without the process: tests call it in-process.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return newApp(stdout, stderr).RunContext(ctx, args)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Writer:    stdout,
+		ErrWriter: stderr,
 		Name:  "pio",
 		Usage: "run bioreactor automations written in Starlark",
 		Description: "pio runs Pioreactor-style units. Automations are Starlark scripts (.star):\n" +
@@ -40,9 +63,5 @@ func main() {
 			calibrationsCommand(),
 			versionCommand(),
 		},
-	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "pio:", err)
-		os.Exit(1)
 	}
 }

@@ -51,7 +51,7 @@ func mqttCommand() *cli.Command {
 				case <-ctx.Done():
 					return nil
 				case l := <-lines:
-					fmt.Println(l)
+					fmt.Fprintln(c.App.Writer, l)
 				}
 			}
 		},

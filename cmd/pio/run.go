@@ -47,12 +47,11 @@ func runCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				ctx, stop := stopOnSignal()
-				defer stop()
+				ctx := c.Context
 				if err := m.RunJob(ctx, p); err != nil {
 					return err
 				}
-				fmt.Printf("%s: moved %.4f mL\n", name, p.Moved)
+				fmt.Fprintf(c.App.Writer, "%s: moved %.4f mL\n", name, p.Moved)
 				return nil
 			},
 		}

@@ -50,8 +50,7 @@ func runScriptCommand() *cli.Command {
 				return err
 			}
 			defer m.Close()
-			ctx, stop := stopOnSignal()
-			defer stop()
+			ctx := c.Context
 			return m.RunScript(ctx, so)
 		},
 	}

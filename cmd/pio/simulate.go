@@ -65,14 +65,14 @@ func simulateCommand() *cli.Command {
 				defer w.Flush()
 				o.Record = w
 			}
-			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				o.Progress = os.Stderr
+			if f, ok := c.App.ErrWriter.(*os.File); ok && isTerminal(f) {
+				o.Progress = f
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
 			sum, err := simulate.Run(ctx, o)
 			if sum != nil && p.flags["quiet"] != "true" {
-				sum.Print(os.Stdout)
+				sum.Print(c.App.Writer)
 			}
 			return err
 		},

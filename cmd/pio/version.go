@@ -12,7 +12,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print pio's version",
 		Action: func(c *cli.Context) error {
-			fmt.Printf("pio %s (%s, %s/%s)\n", Version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+			fmt.Fprintf(c.App.Writer, "pio %s (%s, %s/%s)\n", Version, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
 			return nil
 		},
 	}
