@@ -39,8 +39,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Name:  "pio",
-		Usage: "run bioreactor automations written in Starlark",
+		Name:      "pio",
+		Usage:     "run bioreactor automations written in Starlark",
 		Description: "pio runs Pioreactor-style units. Automations are Starlark scripts (.star):\n" +
 			"edit one, run it with `pio run-script FILE`, dry-run it with `pio simulate FILE`.\n" +
 			"With nothing installed, pio uses a simulated reactor and starts an embedded MQTT broker.",
