@@ -125,11 +125,11 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 	stateTopic := topic.State(env.Unit, a.Experiment, action)
 	publishState := func(s runtime.State) { _ = a.Client().Publish(stateTopic, []byte(s), 2, true) }
 	publishState(runtime.Init)
-	publishState(runtime.Ready)
 	defer publishState(runtime.Disconnected)
 	return runtime.RunPump(pctx, env, runtime.PumpRequest{
 		Device: device, ML: ml, Duration: duration, Event: event, Experiment: a.Experiment,
 		SourceOfEvent: a.SourceOfEvent(), Client: a.Client(), Log: a.Log, OnEvent: a.report,
+		OnStart: func() { publishState(runtime.Ready) },
 	})
 }
 

@@ -77,20 +77,18 @@ type delivery struct {
 // Job is a background job: a name, a state machine, published settings and an
 // MQTT connection whose last will marks the job lost.
 //
-// Every message the job subscribes to goes into one inbox, and one actor (the
-// job's "inbox" actor, started by Start) runs the handlers, one message at a
-// time, in the order the broker delivered them. Handlers may publish; they
-// reach the job's other actors through its state and through contexts.
+// Every message the job subscribes to goes into one inbox (a sched.Queue,
+// started by Start), which runs the handlers one message at a time, in the
+// order the broker delivered them. Handlers may publish but never wait; they
+// reach the job's work (its Run) through its state and through contexts.
 type Job struct {
 	env        *Env
 	Name       string
 	Experiment string
 	Log        *Logger
 	client     pubsub.Client
-	inbox      *sched.Inbox[delivery]
-	// ctx ends when the job is closed; the inbox actor stops with it.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// inbox runs the handlers of every subscription, in the broker's order.
+	inbox *sched.Queue[delivery]
 
 	mu       sync.Mutex
 	state    State
@@ -126,10 +124,10 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 		}
 		release = func() { rel(); env.release(name) }
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	j := &Job{env: env, Name: name, Experiment: experiment, state: Init, hooks: hooks,
 		settings: map[string]*Setting{}, values: map[string]any{}, release: release,
-		inbox: sched.NewInbox[delivery](env.Sched), ctx: ctx, cancel: cancel, done: env.Sched.NewSignal()}
+		done: env.Sched.NewSignal()}
+	j.inbox = sched.NewQueue(env.Sched, name+" inbox", func(d delivery) { d.handle(d.msg) })
 	will := &pubsub.Message{Topic: topic.State(env.Unit, experiment, name), Payload: []byte(Lost), QoS: 2, Retained: true}
 	client, err := env.Connect(pubsub.Options{
 		ClientID:    fmt.Sprintf("%s-%s-%s", name, env.Unit, experiment),
@@ -138,7 +136,6 @@ func NewJob(env *Env, name, experiment string, hooks Hooks) (*Job, error) {
 		OnReconnect: j.republish,
 	})
 	if err != nil {
-		cancel()
 		release()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -192,17 +189,6 @@ func (j *Job) Subscribe(filter string, qos byte, handle func(pubsub.Message)) er
 		return fmt.Errorf("%s: subscribe %s: %w", j.Name, filter, err)
 	}
 	return nil
-}
-
-// serve is the inbox actor: it runs handlers until the job is closed.
-func (j *Job) serve() {
-	for {
-		d, err := j.inbox.Get(j.ctx)
-		if err != nil {
-			return
-		}
-		d.handle(d.msg)
-	}
 }
 
 // AddSetting declares a published setting and, if initial is not nil,
@@ -321,7 +307,7 @@ func (j *Job) Start() error {
 	if err := j.Subscribe(topic.State(j.env.Unit, j.Experiment, j.Name), 0, j.confirmState); err != nil {
 		return err
 	}
-	j.env.Sched.Go(j.Name+" inbox", j.serve)
+	j.inbox.Start()
 	j.SetState(Ready)
 	return nil
 }
@@ -424,7 +410,7 @@ func (j *Job) Close() {
 		for _, n := range clear {
 			_ = j.client.Publish(topic.Setting(j.env.Unit, j.Experiment, j.Name, n), nil, 2, true)
 		}
-		j.cancel()
+		j.inbox.Close()
 		j.release()
 		j.client.Close()
 	})

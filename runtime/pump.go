@@ -34,6 +34,9 @@ type PumpRequest struct {
 	Log    *Logger
 	// OnEvent, if set, sees each volume published to dosing_events.
 	OnEvent func(ml float64)
+	// OnStart, if set, is called once the request is accepted, just before
+	// the pump is switched on (a pump job publishes its ready state there).
+	OnStart func()
 }
 
 // ActionName is the job name a pump runs under: add_media, add_alt_media,
@@ -177,6 +180,9 @@ func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 
 	pub := newEventPublisher(env, req.Client, req.Experiment, event, req.SourceOfEvent, req.OnEvent)
 	defer pub.close()
+	if req.OnStart != nil {
+		req.OnStart()
+	}
 	p := &pumpRun{env: env, out: out, cal: cal, pub: pub, log: req.Log, device: req.Device}
 
 	switch {

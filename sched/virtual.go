@@ -28,7 +28,8 @@ type Virtual struct {
 	pause       time.Time // RunUntil stops the clock here; zero: none
 	seq         uint64
 	actors      []*actor // live actors, in start order
-	runq        []*actor
+	runq        []runnable // actors to wake and tasks to run, in order
+	runqHead    int
 	timers      timerHeap
 	current     *actor
 	running     bool // inside Run or RunUntil
@@ -46,6 +47,13 @@ type actor struct {
 	result  error
 	// timedOut is set when a wait ended by its timer.
 	timedOut bool
+}
+
+// runnable is an actor to hand the baton to, or a task (a Queue's handler)
+// to run on the dispatching goroutine.
+type runnable struct {
+	a  *actor
+	fn func()
 }
 
 type timer struct {
@@ -108,7 +116,7 @@ func (v *Virtual) Go(name string, fn func()) {
 	a := &actor{name: name, wake: make(chan struct{}, 1)}
 	v.mu.Lock()
 	v.actors = append(v.actors, a)
-	v.runq = append(v.runq, a)
+	v.runq = append(v.runq, runnable{a: a})
 	v.kickLocked()
 	v.mu.Unlock()
 	go func() {
@@ -148,7 +156,7 @@ func (v *Virtual) RunUntil(ctx context.Context, t time.Time) {
 			continue
 		}
 		v.mu.Lock()
-		if v.current == nil && !v.dispatching && len(v.runq) == 0 {
+		if v.current == nil && !v.dispatching && v.runqLen() == 0 {
 			v.running = false
 			if !v.pause.IsZero() && v.now.Before(v.pause) && v.nextTimerAfterPauseLocked() {
 				v.now = v.pause
@@ -194,7 +202,26 @@ func (v *Virtual) readyLocked(a *actor, err error) {
 		a.sig = nil
 	}
 	a.ctx = nil
-	v.runq = append(v.runq, a)
+	v.runq = append(v.runq, runnable{a: a})
+}
+
+func (v *Virtual) runqLen() int { return len(v.runq) - v.runqHead }
+
+func (v *Virtual) popRunnable() runnable {
+	r := v.runq[v.runqHead]
+	v.runq[v.runqHead] = runnable{}
+	v.runqHead++
+	if v.runqHead == len(v.runq) {
+		v.runq, v.runqHead = v.runq[:0], 0
+	}
+	return r
+}
+
+// post queues fn to run between actors, in order with them. Called with
+// v.mu held.
+func (v *Virtual) postLocked(fn func()) {
+	v.runq = append(v.runq, runnable{fn: fn})
+	v.kickLocked()
 }
 
 // dispatchLocked hands the baton to the next actor (see Virtual's doc). It
@@ -208,13 +235,16 @@ func (v *Virtual) dispatchLocked() {
 				v.readyLocked(a, a.ctx.Err())
 			}
 		}
-		if len(v.runq) > 0 {
-			a := v.runq[0]
-			copy(v.runq, v.runq[1:])
-			v.runq[len(v.runq)-1] = nil
-			v.runq = v.runq[:len(v.runq)-1]
-			v.current = a
-			a.wake <- struct{}{}
+		if v.runqLen() > 0 {
+			r := v.popRunnable()
+			if r.fn != nil {
+				v.mu.Unlock()
+				r.fn()
+				v.mu.Lock()
+				continue
+			}
+			v.current = r.a
+			r.a.wake <- struct{}{}
 			return
 		}
 		if len(v.timers) == 0 || !v.running {
@@ -306,7 +336,7 @@ func (v *Virtual) SleepUntil(ctx context.Context, t time.Time) error {
 	}
 	if !t.After(v.now) {
 		a.result = nil
-		v.runq = append(v.runq, a)
+		v.runq = append(v.runq, runnable{a: a})
 		err := v.block(a)
 		if err == nil {
 			err = ctx.Err()

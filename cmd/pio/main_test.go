@@ -198,7 +198,7 @@ func TestStopPathsLeavePumpsOff(t *testing.T) {
 				t.Errorf("dosing_automation $state %q\n%s", got, &stderr)
 			}
 			if ev := obs.mediaEvents(); len(ev) == 0 || ev[len(ev)-1] >= 0 {
-				t.Errorf("dosing events %v: want an early-stop correction last", ev)
+				t.Errorf("dosing events %v: want an early-stop correction last\n%s", ev, &stderr)
 			}
 			if !strings.Contains(stderr.String(), "started the embedded broker") {
 				t.Errorf("no log line about the embedded broker:\n%s", &stderr)
