@@ -27,7 +27,7 @@ type Virtual struct {
 	limit       time.Time // waits past it end with ErrEndOfTime; zero: none
 	pause       time.Time // RunUntil stops the clock here; zero: none
 	seq         uint64
-	actors      []*actor // live actors, in start order
+	actors      []*actor   // live actors, in start order
 	runq        []runnable // actors to wake and tasks to run, in order
 	runqHead    int
 	timers      timerHeap
