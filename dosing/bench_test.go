@@ -1,6 +1,7 @@
 package dosing
 
 import (
+	"context"
 	"testing"
 
 	"github.com/piolab/pio/payload"
@@ -20,11 +21,18 @@ func BenchmarkExecuteIOActionLeaf(b *testing.B) {
 	defer a.Close()
 	h.broker.Tap = nil
 	doses := []payload.Dose{{Key: "media_ml", ML: 0.5}}
+	custom := func(name string) (PumpFunc, bool) { return a.Program().(pumpSource).PumpFunc(a, name) }
 	b.ReportAllocs()
 	b.ResetTimer()
-	for b.Loop() {
-		if _, err := h.exec(a, 0.5, doses); err != nil {
-			b.Fatal(err)
+
+	h.do(func() {
+		for b.Loop() {
+			if _, err = a.ExecuteIOAction(context.Background(), 0.5, doses, custom); err != nil {
+				return
+			}
 		}
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 }

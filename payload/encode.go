@@ -4,10 +4,10 @@
 package payload
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -21,26 +21,56 @@ func PyFloat(f float64) string {
 		return "inf"
 	case math.IsInf(f, -1):
 		return "-inf"
-	case f == 0:
+	}
+	var buf [32]byte
+	return string(appendRepr(buf[:0], f))
+}
+
+// appendRepr appends a finite f as Python's repr: the shortest digits that
+// round-trip, in fixed notation for decimal exponents from -4 to 15 (always
+// with a fraction, "20.0"), else in exponent notation ("1e-05", "1.5e+16").
+func appendRepr(b []byte, f float64) []byte {
+	if f == 0 {
 		if math.Signbit(f) {
-			return "-0.0"
+			return append(b, "-0.0"...)
 		}
-		return "0.0"
+		return append(b, "0.0"...)
 	}
-	exp := int(math.Floor(math.Log10(math.Abs(f))))
-	// Log10 can be off by one at powers of ten; the 'e' format knows better.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	if i := strings.IndexByte(e, 'e'); i >= 0 {
-		exp, _ = strconv.Atoi(e[i+1:])
-	}
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // -d.ddde±XX
+	mant, expText, _ := bytes.Cut(e, []byte("e"))
+	exp, _ := strconv.Atoi(string(expText))
 	if exp < -4 || exp >= 16 {
-		return e
+		return append(b, e...) // Go and Python agree: 1e-05, 1.5e+16
 	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
+	if mant[0] == '-' {
+		b = append(b, '-')
+		mant = mant[1:]
 	}
-	return s
+	// The significant digits, without the point.
+	var digits [24]byte
+	d := append(digits[:0], mant[0])
+	if len(mant) > 2 {
+		d = append(d, mant[2:]...)
+	}
+	if exp < 0 {
+		b = append(b, "0."...)
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, d...)
+	}
+	intLen := exp + 1
+	if len(d) <= intLen {
+		b = append(b, d...)
+		for i := len(d); i < intLen; i++ {
+			b = append(b, '0')
+		}
+		return append(b, ".0"...)
+	}
+	b = append(b, d[:intLen]...)
+	b = append(b, '.')
+	return append(b, d[intLen:]...)
 }
 
 // Float is a float64 that encodes to JSON as Python repr (1.0, not 1).
@@ -52,7 +82,7 @@ func (f Float) MarshalJSON() ([]byte, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return []byte("null"), nil
 	}
-	return []byte(PyFloat(v)), nil
+	return appendRepr(nil, v), nil
 }
 
 // EncodeSetting turns a setting's value into its MQTT payload the way upstream
@@ -67,7 +97,13 @@ func EncodeSetting(v any) []byte {
 	case []byte:
 		return x
 	case float64:
-		return []byte(PyFloat(x))
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return []byte(PyFloat(x))
+		}
+		return appendRepr(nil, x)
+	case Event:
+		b, _ := x.MarshalJSON()
+		return b
 	case int64:
 		return []byte(strconv.FormatInt(x, 10))
 	case int:
@@ -88,11 +124,48 @@ func EncodeSetting(v any) []byte {
 // StructTimestamp formats t as msgspec does for structs: UTC, six fractional
 // digits when there is a fraction, none when it is zero.
 func StructTimestamp(t time.Time) string {
-	t = t.UTC().Truncate(time.Microsecond)
-	if t.Nanosecond() == 0 {
-		return t.Format("2006-01-02T15:04:05Z")
+	var buf [32]byte
+	return string(AppendStructTimestamp(buf[:0], t))
+}
+
+// AppendStructTimestamp appends StructTimestamp(t).
+func AppendStructTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		t = t.Truncate(time.Microsecond)
+		if t.Nanosecond() == 0 {
+			return t.AppendFormat(b, "2006-01-02T15:04:05Z")
+		}
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
 	}
-	return t.Format("2006-01-02T15:04:05.000000Z")
+	hour, min, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	if us := t.Nanosecond() / 1000; us != 0 {
+		b = append(b, '.')
+		b = appendDigits(b, us, 6)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends n, zero-padded to width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [8]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[:width]...)
 }
 
 // LogTimestamp formats t with three fractional digits, as upstream's

@@ -3,6 +3,8 @@ package payload
 import (
 	"encoding/json"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,6 +126,35 @@ func FuzzParseDosingEvent(f *testing.F) {
 		again, err := ParseDosingEvent(e.AppendJSON(nil))
 		if err != nil || string(again.AppendJSON(nil)) != string(e.AppendJSON(nil)) {
 			t.Fatalf("round trip of %q: %v", b, err)
+		}
+	})
+}
+
+// PyFloat must round-trip and follow Python's choice of notation: fixed for
+// decimal exponents -4 to 15 (with ".0" when whole), exponent otherwise.
+func FuzzPyFloat(f *testing.F) {
+	for _, v := range []float64{0.1, 1e-5, 1e16, 123456789012345.0, 2.5e-300, -7, 1e22} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		s := PyFloat(v)
+		back, err := strconv.ParseFloat(s, 64)
+		if err != nil || back != v {
+			t.Fatalf("PyFloat(%v) = %q does not round-trip", v, s)
+		}
+		exp := 0
+		if v != 0 {
+			exp = int(math.Floor(math.Log10(math.Abs(v))))
+		}
+		hasE := strings.Contains(s, "e")
+		if v != 0 && (exp < -5 || exp > 16) && !hasE || (exp > -4 && exp < 15) && hasE {
+			t.Fatalf("PyFloat(%v) = %q: wrong notation for exponent %d", v, s, exp)
+		}
+		if !hasE && !strings.Contains(s, ".") {
+			t.Fatalf("PyFloat(%v) = %q has no fraction", v, s)
 		}
 	})
 }

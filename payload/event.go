@@ -120,7 +120,7 @@ func AppendPyFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}
-	return append(b, PyFloat(f)...)
+	return appendRepr(b, f)
 }
 
 // Field is one key of an Object.
