@@ -171,5 +171,13 @@ func appendDigits(b []byte, n, width int) []byte {
 // LogTimestamp formats t with three fractional digits, as upstream's
 // current_utc_timestamp does for logs.
 func LogTimestamp(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+	var buf [32]byte
+	b := AppendStructTimestamp(buf[:0], t.Truncate(time.Second)) // ...:05Z
+	b = append(b[:len(b)-1], '.')
+	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	return string(append(b, 'Z'))
 }

@@ -158,3 +158,30 @@ func FuzzPyFloat(f *testing.F) {
 		}
 	})
 }
+
+func TestLogRecordMatchesEncodingJSON(t *testing.T) {
+	for _, msg := range []string{"plain", `quotes " and \ and <tags> & é`, "line\nbreak"} {
+		r := LogRecord{Message: msg, Level: "INFO", Task: "dosing_automation", Source: "dosing_automation", Timestamp: "2026-01-01T00:00:00.000Z"}
+		want, _ := json.Marshal(r)
+		if got := r.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON = %s, encoding/json gives %s", got, want)
+		}
+	}
+}
+
+func TestTimestampsMatchTimeFormat(t *testing.T) {
+	base := time.Date(2026, 3, 9, 7, 5, 3, 0, time.FixedZone("x", 3600))
+	for _, ns := range []int{0, 1, 999, 1000, 123456789, 500000000, 999999999} {
+		tt := base.Add(time.Duration(ns))
+		want := tt.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z")
+		if tt.UTC().Truncate(time.Microsecond).Nanosecond() == 0 {
+			want = tt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		if got := StructTimestamp(tt); got != want {
+			t.Errorf("StructTimestamp(+%dns) = %s, want %s", ns, got, want)
+		}
+		if got, want := LogTimestamp(tt), tt.UTC().Format("2006-01-02T15:04:05.000Z"); got != want {
+			t.Errorf("LogTimestamp(+%dns) = %s, want %s", ns, got, want)
+		}
+	}
+}

@@ -2,11 +2,11 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/piolab/pio/payload"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/topic"
@@ -26,6 +26,9 @@ type Logger struct {
 	source     string
 	// OnRecord, if set, sees every record (tests, the simulation summary).
 	OnRecord func(level, msg string)
+
+	mu     sync.Mutex
+	topics map[string]string // level -> topic
 }
 
 func newLogger(env *Env, client pubsub.Client, experiment, task string) *Logger {
@@ -40,15 +43,24 @@ func (l *Logger) log(level slog.Level, name, msg string) {
 	if l.client == nil {
 		return
 	}
-	rec := struct {
-		Message   string `json:"message"`
-		Level     string `json:"level"`
-		Task      string `json:"task"`
-		Source    string `json:"source"`
-		Timestamp string `json:"timestamp"`
-	}{strings.ReplaceAll(msg, "\r\n", "\n"), name, l.task, l.source, payload.LogTimestamp(l.env.Sched.Now())}
-	b, _ := json.Marshal(rec)
-	_ = l.client.Publish(topic.Log(l.env.Unit, l.experiment, l.source, name), b, 0, false)
+	rec := payload.LogRecord{Message: strings.ReplaceAll(msg, "\r\n", "\n"), Level: name, Task: l.task,
+		Source: l.source, Timestamp: payload.LogTimestamp(l.env.Sched.Now())}
+	_ = l.client.Publish(l.topic(name), rec.AppendJSON(make([]byte, 0, 160)), 0, false)
+}
+
+// topic is the log topic of a level, built once.
+func (l *Logger) topic(level string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.topics[level]
+	if !ok {
+		t = topic.Log(l.env.Unit, l.experiment, l.source, level)
+		if l.topics == nil {
+			l.topics = map[string]string{}
+		}
+		l.topics[level] = t
+	}
+	return t
 }
 
 // LevelNotice is upstream's NOTICE level, between INFO and WARNING.
