@@ -80,9 +80,9 @@ func (a *Automation) publishDosingEvent(event string, ml float64) {
 	env := a.Env()
 	source := a.SourceOfEvent()
 	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: event, SourceOfEvent: &source,
-		Timestamp: payload.StructTimestamp(env.Sched.Now())}.AppendJSON(nil)
+		Timestamp: payload.StructTimestamp(env.Sched.Now())}.AppendJSON(make([]byte, 0, 128))
 	a.report(ml)
-	if err := a.Client().Publish(topic.DosingEvents(env.Unit, a.Experiment), b, 2, false); err != nil {
+	if err := a.Client().Publish(env.DosingEventsTopic(a.Experiment), b, 2, false); err != nil {
 		a.Log.Error("dosing event not published: %v", err)
 	}
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/topic"
 )
 
 // Env is what the jobs of one unit share.
@@ -66,6 +67,7 @@ type Env struct {
 
 	duties dutyBook // PWM outputs driven by this process, for pwms/dc
 
+	topics   map[string]string // experiment -> its dosing_events topic
 	optsOnce sync.Once
 	opts     config.Options
 	optsErr  error
@@ -147,6 +149,21 @@ func (e *Env) stopPumps(match func(action string) bool) {
 func (e *Env) Options() (config.Options, error) {
 	e.optsOnce.Do(func() { e.opts, e.optsErr = e.Config.Options() })
 	return e.opts, e.optsErr
+}
+
+// DosingEventsTopic is pioreactor/<unit>/<experiment>/dosing_events, built once.
+func (e *Env) DosingEventsTopic(experiment string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.topics[experiment]
+	if !ok {
+		t = topic.DosingEvents(e.Unit, experiment)
+		if e.topics == nil {
+			e.topics = map[string]string{}
+		}
+		e.topics[experiment] = t
+	}
+	return t
 }
 
 func (e *Env) console() *slog.Logger {

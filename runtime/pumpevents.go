@@ -6,7 +6,6 @@ import (
 
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
-	"github.com/piolab/pio/topic"
 )
 
 // pyFloat is payload.PyFloat, short for log lines.
@@ -33,7 +32,7 @@ type eventPublisher struct {
 }
 
 func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source string, onEvent func(float64)) *eventPublisher {
-	p := &eventPublisher{env: env, client: client, topic: topic.DosingEvents(env.Unit, experiment), event: event, onEvent: onEvent}
+	p := &eventPublisher{env: env, client: client, topic: env.DosingEventsTopic(experiment), event: event, onEvent: onEvent}
 	if source != "" {
 		p.source = &source
 	}
