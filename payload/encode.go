@@ -39,7 +39,13 @@ func appendRepr(b []byte, f float64) []byte {
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // -d.ddde±XX
 	mant, expText, _ := bytes.Cut(e, []byte("e"))
-	exp, _ := strconv.Atoi(string(expText))
+	exp := 0
+	for _, c := range expText[1:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if expText[0] == '-' {
+		exp = -exp
+	}
 	if exp < -4 || exp >= 16 {
 		return append(b, e...) // Go and Python agree: 1e-05, 1.5e+16
 	}

@@ -149,7 +149,7 @@ func (m *Monitor) topic(exp, name string) string {
 }
 
 func (m *Monitor) onDosingEvent(msg pubsub.Message) {
-	_, exp, _, ok := topic.Parts(msg.Topic)
+	exp, ok := topic.Experiment(msg.Topic)
 	if !ok || msg.Retained || len(msg.Payload) == 0 {
 		return
 	}

@@ -67,6 +67,24 @@ func Parts(t string) (unit, experiment string, rest []string, ok bool) {
 	return p[1], p[2], p[3:], true
 }
 
+// Experiment returns the experiment segment of a pioreactor topic without
+// splitting the whole topic (ok is false outside the layout).
+func Experiment(t string) (string, bool) {
+	rest, ok := strings.CutPrefix(t, Root+"/")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = strings.Cut(rest, "/") // the unit
+	if !ok {
+		return "", false
+	}
+	exp, rest, ok := strings.Cut(rest, "/")
+	if !ok || rest == "" {
+		return "", false
+	}
+	return exp, true
+}
+
 // Match reports whether topic t matches the MQTT filter f ("+" one level,
 // "#" the rest). Topics whose first level starts with "$" do not match
 // wildcards in the first level, as MQTT requires. It does not allocate.

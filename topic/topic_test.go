@@ -69,3 +69,19 @@ func containsWildcard(s string) bool {
 	}
 	return false
 }
+
+func TestExperiment(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"pioreactor/u1/e1/dosing_events", "e1", true},
+		{"pioreactor/u1/$experiment/monitor/$state", "$experiment", true},
+		{"pioreactor/u1/e1", "", false},
+		{"other/u1/e1/x", "", false},
+	} {
+		if got, ok := Experiment(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("Experiment(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
