@@ -122,7 +122,7 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 		delete(a.active, action)
 		a.mu.Unlock()
 	}()
-	stateTopic := topic.State(env.Unit, a.Experiment, action)
+	stateTopic := env.Topic(a.Experiment, action, "$state")
 	publishState := func(s runtime.State) { _ = a.Client().Publish(stateTopic, []byte(s), 2, true) }
 	publishState(runtime.Init)
 	defer publishState(runtime.Disconnected)

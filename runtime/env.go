@@ -67,7 +67,7 @@ type Env struct {
 
 	duties dutyBook // PWM outputs driven by this process, for pwms/dc
 
-	topics   map[string]string // experiment -> its dosing_events topic
+	topics   map[topicKey]string // topics built once
 	optsOnce sync.Once
 	opts     config.Options
 	optsErr  error
@@ -151,19 +151,32 @@ func (e *Env) Options() (config.Options, error) {
 	return e.opts, e.optsErr
 }
 
-// DosingEventsTopic is pioreactor/<unit>/<experiment>/dosing_events, built once.
-func (e *Env) DosingEventsTopic(experiment string) string {
+type topicKey struct{ experiment, a, b string }
+
+// Topic is pioreactor/<unit>/<experiment>/<a>[/<b>], built once: jobs
+// publish on the same few topics millions of times.
+func (e *Env) Topic(experiment, a, b string) string {
+	k := topicKey{experiment, a, b}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t, ok := e.topics[experiment]
+	t, ok := e.topics[k]
 	if !ok {
-		t = topic.DosingEvents(e.Unit, experiment)
-		if e.topics == nil {
-			e.topics = map[string]string{}
+		if b == "" {
+			t = topic.Join(e.Unit, experiment, a)
+		} else {
+			t = topic.Join(e.Unit, experiment, a, b)
 		}
-		e.topics[experiment] = t
+		if e.topics == nil {
+			e.topics = map[topicKey]string{}
+		}
+		e.topics[k] = t
 	}
 	return t
+}
+
+// DosingEventsTopic is pioreactor/<unit>/<experiment>/dosing_events.
+func (e *Env) DosingEventsTopic(experiment string) string {
+	return e.Topic(experiment, "dosing_events", "")
 }
 
 func (e *Env) console() *slog.Logger {

@@ -9,7 +9,6 @@ import (
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
-	"github.com/piolab/pio/topic"
 )
 
 // HATPins maps the HAT's PWM channels to their GPIO pins (HAT 1.0 to 1.2),
@@ -90,7 +89,7 @@ func (e *Env) OpenPWM(client pubsub.Client, experiment string, channel int, hz f
 	if err != nil {
 		return nil, err
 	}
-	return &bookedPWM{PWM: out, env: e, client: client, topic: topic.Join(e.Unit, experiment, "pwms", "dc")}, nil
+	return &bookedPWM{PWM: out, env: e, client: client, topic: e.Topic(experiment, "pwms", "dc")}, nil
 }
 
 // bookedPWM is an output whose duty is kept in the Env's book.
