@@ -40,7 +40,7 @@ func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source
 		p.async = true
 		p.wake = make(chan struct{}, 1)
 		p.done = make(chan struct{})
-		go p.drain()
+		env.Sched.Go("dosing events "+event, p.drain)
 	}
 	return p
 }
