@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/sched"
 )
 
 // pyFloat is payload.PyFloat, short for log lines.
@@ -26,9 +28,10 @@ type eventPublisher struct {
 	async   bool
 	mu      sync.Mutex
 	queue   [][]byte
-	wake    chan struct{}
+	wake    sched.Signal
 	closing bool
-	done    chan struct{}
+	drained bool
+	done    sched.Signal
 }
 
 func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source string, onEvent func(float64)) *eventPublisher {
@@ -38,15 +41,20 @@ func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source
 	}
 	if env.AsyncPublish {
 		p.async = true
-		p.wake = make(chan struct{}, 1)
-		p.done = make(chan struct{})
+		p.wake = env.Sched.NewSignal()
+		p.done = env.Sched.NewSignal()
 		env.Sched.Go("dosing events "+event, p.drain)
 	}
 	return p
 }
 
 func (p *eventPublisher) drain() {
-	defer close(p.done)
+	defer func() {
+		p.mu.Lock()
+		p.drained = true
+		p.mu.Unlock()
+		p.done.Notify()
+	}()
 	for {
 		p.mu.Lock()
 		batch := p.queue
@@ -60,7 +68,7 @@ func (p *eventPublisher) drain() {
 			return
 		}
 		if len(batch) == 0 {
-			<-p.wake
+			_ = p.wake.Wait(context.Background())
 		}
 	}
 }
@@ -84,10 +92,7 @@ func (p *eventPublisher) publish(ml float64) {
 	p.mu.Lock()
 	p.queue = append(p.queue, b)
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.wake.Notify()
 }
 
 // close waits, for a bounded time, until queued events are out.
@@ -98,13 +103,18 @@ func (p *eventPublisher) close() {
 	p.mu.Lock()
 	p.closing = true
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		p.env.console().Error("dosing events still queued after 5 s; the broker is not answering", "topic", p.topic)
+	p.wake.Notify()
+	deadline := p.env.Sched.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		drained := p.drained
+		p.mu.Unlock()
+		if drained {
+			return
+		}
+		if notified, err := p.done.WaitUntil(context.Background(), deadline); err != nil || !notified {
+			p.env.console().Error("dosing events still queued after 5 s; the broker is not answering", "topic", p.topic)
+			return
+		}
 	}
 }
