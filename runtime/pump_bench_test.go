@@ -19,6 +19,7 @@ type timedPWM struct {
 	onAt    time.Time
 	offAt   time.Time
 	channel int
+	off     chan struct{}
 }
 
 func (p *timedPWM) String() string { return "timed PWM" }
@@ -35,11 +36,17 @@ func (p *timedPWM) SetDuty(d float64) error {
 		p.onAt = now
 	} else if p.offAt.IsZero() {
 		p.offAt = now
+		if p.off != nil {
+			close(p.off)
+		}
 	}
 	return nil
 }
 
-type timedBoard struct{ last *timedPWM }
+type timedBoard struct {
+	last *timedPWM
+	off  chan struct{} // if set, closed when the next output opened switches off
+}
 
 func (b *timedBoard) FactoryPumpCalibration(d string) (calibration.Pump, bool) {
 	return calibration.Pump{Name: "b", Device: d, Slope: 1, Hz: 100, DC: 100}, true
@@ -51,7 +58,8 @@ func (b *timedBoard) PWM() hw.PWMController { return b }
 func (b *timedBoard) HaltAll() error        { return nil }
 func (b *timedBoard) Close() error          { return nil }
 func (b *timedBoard) Open(ch int, hz float64) (hw.PWM, error) {
-	b.last = &timedPWM{channel: ch}
+	b.last = &timedPWM{channel: ch, off: b.off}
+	b.off = nil // one run watched
 	return b.last, nil
 }
 
