@@ -415,8 +415,8 @@ func logBuiltin(level string) *starlark.Builtin {
 }
 
 // round(x, ndigits=None): x rounded half to even, as Python's round does; an
-// int without ndigits, a float with it. Starlark's % formatting has no
-// precision, so scripts write "%s mL" % round(v, 2).
+// int without ndigits, a float with it. (To format with a precision, scripts
+// use fmt("%.2f mL", v): Starlark's % has none.)
 func round(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
 	var nd starlark.Value = starlark.None
