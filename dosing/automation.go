@@ -86,6 +86,7 @@ type Automation struct {
 	scopes        []*pumpScope
 	active        map[string]context.CancelFunc // running pumps by action name
 	msgs          *sched.Inbox[pubsub.Message]  // for a MessageHandler program
+	source        string                        // source_of_event of its pumps
 	settingsSince time.Time
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
@@ -110,7 +111,8 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Automation{prog: prog, model: model, Limits: limits, active: map[string]context.CancelFunc{}}
+	a := &Automation{prog: prog, model: model, Limits: limits, active: map[string]context.CancelFunc{},
+		source: JobName + ":" + name}
 	var period time.Duration
 	if d, ok := values["duration"]; ok {
 		period = minutes(d.(float64))
@@ -351,4 +353,4 @@ func (a *Automation) RunOnce(ctx context.Context) {
 func (a *Automation) ExecDeadline(start time.Time) time.Time { return start.Add(a.Limits.MaxExecute) }
 
 // SourceOfEvent is "dosing_automation:<automation_name>".
-func (a *Automation) SourceOfEvent() string { return JobName + ":" + a.prog.Name() }
+func (a *Automation) SourceOfEvent() string { return a.source }

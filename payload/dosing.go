@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 )
 
 // DosingEvent is the payload on pioreactor/<unit>/<experiment>/dosing_events.
@@ -75,7 +76,7 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 		return e, false
 	}
 	var s string
-	if s, rest, ok = plainString(rest); !ok {
+	if s, rest, ok = plainString(rest, true); !ok {
 		return e, false
 	}
 	e.Event = s
@@ -86,7 +87,7 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 		rest = r
 	} else if r, ok := bytes.CutPrefix(rest, []byte(`"`)); ok {
 		var src string
-		if src, rest, ok = plainString(r); !ok {
+		if src, rest, ok = plainString(r, true); !ok {
 			return e, false
 		}
 		e.SourceOfEvent = &src
@@ -96,7 +97,7 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"timestamp":"`)); !ok {
 		return e, false
 	}
-	if s, rest, ok = plainString(rest); !ok || string(rest) != "}" {
+	if s, rest, ok = plainString(rest, false); !ok || string(rest) != "}" {
 		return e, false
 	}
 	e.Timestamp = s
@@ -104,15 +105,42 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 }
 
 // plainString reads a JSON string body up to its closing quote, refusing
-// escapes and control characters.
-func plainString(b []byte) (string, []byte, bool) {
+// escapes and control characters. Event names and sources are interned
+// (share): a unit sees the same few of them millions of times.
+func plainString(b []byte, share bool) (string, []byte, bool) {
 	for i, c := range b {
 		switch {
 		case c == '"':
+			if share {
+				return intern(b[:i]), b[i+1:], true
+			}
 			return string(b[:i]), b[i+1:], true
 		case c == '\\' || c < 0x20:
 			return "", nil, false
 		}
 	}
 	return "", nil, false
+}
+
+var (
+	internMu sync.Mutex
+	interned = map[string]string{}
+)
+
+// intern returns b as a string, shared with earlier equal strings (up to a
+// bounded number of them).
+func intern(b []byte) string {
+	if len(b) > 64 {
+		return string(b)
+	}
+	internMu.Lock()
+	defer internMu.Unlock()
+	if s, ok := interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(interned) < 4096 {
+		interned[s] = s
+	}
+	return s
 }

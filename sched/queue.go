@@ -26,13 +26,16 @@ type Queue[T any] struct {
 	closed  bool
 	posted  bool // Virtual: a drain task is queued
 
-	sig    Signal // Real
-	cancel context.CancelFunc
+	sig     Signal // Real
+	cancel  context.CancelFunc
+	drainFn func() // q.drain, made once
 }
 
 // NewQueue returns a held queue whose items fn handles once started.
 func NewQueue[T any](s Scheduler, name string, fn func(T)) *Queue[T] {
-	return &Queue[T]{s: s, name: name, fn: fn}
+	q := &Queue[T]{s: s, name: name, fn: fn}
+	q.drainFn = q.drain
+	return q
 }
 
 // Start begins handling, first the items put so far.
@@ -102,7 +105,7 @@ func (q *Queue[T]) schedule() {
 	q.posted = true
 	q.mu.Unlock()
 	v.mu.Lock()
-	v.postLocked(q.drain)
+	v.postLocked(q.drainFn)
 	v.mu.Unlock()
 }
 

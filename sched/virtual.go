@@ -1,7 +1,6 @@
 package sched
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"sync"
@@ -64,23 +63,53 @@ type timer struct {
 	fn  func()
 }
 
+// timerHeap is a binary min-heap of timers by (at, seq), written out rather
+// than through container/heap so that no timer is boxed in an interface.
 type timerHeap []timer
 
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
+func (h timerHeap) less(i, j int) bool {
 	if h[i].at.Equal(h[j].at) {
 		return h[i].seq < h[j].seq
 	}
 	return h[i].at.Before(h[j].at)
 }
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = timer{}
-	*h = old[:len(old)-1]
-	return t
+
+func (h *timerHeap) push(t timer) {
+	*h = append(*h, t)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timer {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = timer{}
+	s = s[:last]
+	*h = s
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	return top
 }
 
 // NewVirtual returns a virtual scheduler whose clock starts at start.
@@ -107,7 +136,7 @@ func (v *Virtual) Now() time.Time {
 func (v *Virtual) At(t time.Time, fn func()) {
 	v.mu.Lock()
 	v.seq++
-	heap.Push(&v.timers, timer{at: t, seq: v.seq, fn: fn})
+	v.timers.push(timer{at: t, seq: v.seq, fn: fn})
 	v.mu.Unlock()
 }
 
@@ -253,7 +282,7 @@ func (v *Virtual) dispatchLocked() {
 		}
 		t := v.timers[0]
 		if t.a != nil && (!t.a.waiting || t.a.gen != t.gen) {
-			heap.Pop(&v.timers) // a timer of a wait that ended otherwise
+			v.timers.pop() // a timer of a wait that ended otherwise
 			continue
 		}
 		if !v.pause.IsZero() && t.at.After(v.pause) {
@@ -263,7 +292,7 @@ func (v *Virtual) dispatchLocked() {
 			v.signalIdle()
 			return
 		}
-		heap.Pop(&v.timers)
+		v.timers.pop()
 		if !v.limit.IsZero() && t.at.After(v.limit) {
 			if v.limit.After(v.now) {
 				v.now = v.limit
@@ -347,7 +376,7 @@ func (v *Virtual) SleepUntil(ctx context.Context, t time.Time) error {
 	a.ctx = ctx
 	a.gen++
 	v.seq++
-	heap.Push(&v.timers, timer{at: t, seq: v.seq, a: a, gen: a.gen})
+	v.timers.push(timer{at: t, seq: v.seq, a: a, gen: a.gen})
 	return v.block(a)
 }
 
@@ -420,7 +449,7 @@ func (s *vSignal) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
 	a.gen++
 	s.waiter = a
 	v.seq++
-	heap.Push(&v.timers, timer{at: t, seq: v.seq, a: a, gen: a.gen})
+	v.timers.push(timer{at: t, seq: v.seq, a: a, gen: a.gen})
 	a.timedOut = false
 	err := v.block(a)
 	if err != nil {

@@ -307,3 +307,22 @@ func TestWaitUntilWakesOnPutOrTime(t *testing.T) {
 		t.Fatalf("got %v, want %s", got, want)
 	}
 }
+
+func TestTimerHeapOrdersByTimeThenSequence(t *testing.T) {
+	var h timerHeap
+	offsets := []int{5, 1, 3, 1, 9, 0, 3, 3, 7, 2, 0, 5}
+	for i, o := range offsets {
+		h.push(timer{at: epoch.Add(time.Duration(o) * time.Second), seq: uint64(i)})
+	}
+	var prev timer
+	for i := range offsets {
+		got := h.pop()
+		if i > 0 && (got.at.Before(prev.at) || got.at.Equal(prev.at) && got.seq < prev.seq) {
+			t.Fatalf("pop %d: %v/%d after %v/%d", i, got.at.Sub(epoch), got.seq, prev.at.Sub(epoch), prev.seq)
+		}
+		prev = got
+	}
+	if len(h) != 0 {
+		t.Fatalf("%d timers left", len(h))
+	}
+}

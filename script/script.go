@@ -221,7 +221,8 @@ func (s *Script) Settings() []dosing.SettingDecl { return s.settings }
 
 func (s *Script) newThread(ctx context.Context, a *dosing.Automation, deadline time.Time) *starlark.Thread {
 	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { a.Log.Info("%s", msg) }}
-	builtins.SetHost(th, &host{s: s, a: a, th: th, deadline: deadline})
+	builtins.SetHost(th, &host{s: s, a: a, th: th, deadline: deadline,
+		unit: starlark.String(a.Env().Unit), experiment: starlark.String(a.Experiment), source: starlark.String(a.SourceOfEvent())})
 	builtins.SetContext(th, ctx)
 	th.SetMaxExecutionSteps(a.Limits.MaxSteps)
 	return th
@@ -388,15 +389,15 @@ func toJSON(v starlark.Value) (any, error) {
 // pumpFunc returns the script's add_<name>_to_bioreactor
 // (remove_waste_from_bioreactor for "waste"), called on th, positionally with
 // (ml, unit, experiment, source_of_event).
-func (s *Script) pumpFunc(th *starlark.Thread, a *dosing.Automation, name string) (dosing.PumpFunc, bool) {
+func (s *Script) pumpFunc(h *host, name string) (dosing.PumpFunc, bool) {
 	fname := dosing.PumpFuncName(name)
 	fn, ok := s.globals[fname].(*starlark.Function)
 	if !ok {
 		return nil, false
 	}
+	th := h.th
 	return func(ctx context.Context, ml float64) (float64, error) {
-		args := starlark.Tuple{starlark.Float(ml), starlark.String(a.Env().Unit),
-			starlark.String(a.Experiment), starlark.String(a.SourceOfEvent())}
+		args := starlark.Tuple{starlark.Float(ml), h.unit, h.experiment, h.source}
 		v, err := starlark.Call(th, fn, args, nil)
 		if err != nil {
 			return 0, err
@@ -460,6 +461,8 @@ type host struct {
 	a        *dosing.Automation
 	th       *starlark.Thread
 	deadline time.Time
+	// The fixed arguments of pump functions, boxed once.
+	unit, experiment, source starlark.Value
 }
 
 func (h *host) Unit() string       { return h.a.Env().Unit }
@@ -468,7 +471,7 @@ func (h *host) Now() time.Time     { return h.a.Env().Sched.Now() }
 
 func (h *host) ExecuteIOAction(ctx context.Context, waste float64, doses []payload.Dose) ([]payload.Dose, error) {
 	return h.a.ExecuteIOAction(ctx, waste, doses, func(name string) (dosing.PumpFunc, bool) {
-		return h.s.pumpFunc(h.th, h.a, name)
+		return h.s.pumpFunc(h, name)
 	})
 }
 
