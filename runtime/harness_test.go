@@ -2,9 +2,7 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/pubsub/pubsubtest"
 	"github.com/piolab/pio/sched"
 )
 
@@ -33,9 +32,7 @@ type harness struct {
 	// factory is the test board's factory pump calibration.
 	factory func(device string) (calibration.Pump, bool)
 
-	mu   sync.Mutex
-	msgs []pubsub.Message
-	logs []string
+	rec pubsubtest.Recorder
 }
 
 // testBoard is the simulated reactor with a factory calibration the test sets.
@@ -76,11 +73,7 @@ func newHarness(t *testing.T, configLines ...string) *harness {
 		cfg.Set(parts[0], parts[1], parts[2])
 	}
 	h := &harness{t: t, clk: sched.NewVirtual(epoch), broker: pubsub.NewMemory()}
-	h.broker.Tap = func(_ string, m pubsub.Message) {
-		h.mu.Lock()
-		h.msgs = append(h.msgs, m)
-		h.mu.Unlock()
-	}
+	h.broker.Tap = h.rec.Tap
 	h.reactor = sim.New(h.clk, sim.Options{Devices: map[int]string{1: "stirring", 2: "media", 3: "alt_media", 4: "waste", 6: "salty_media"}, PumpMLPerSecond: 1})
 	h.factory = func(device string) (calibration.Pump, bool) {
 		return calibration.Pump{Name: "test", Device: device + "_pump", Slope: 1, Hz: 100, DC: 60}, true
@@ -96,66 +89,24 @@ func newHarness(t *testing.T, configLines ...string) *harness {
 }
 
 // payloads returns the payloads published on topic t, in order.
-func (h *harness) payloads(t string) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, m := range h.msgs {
-		if m.Topic == t {
-			out = append(out, string(m.Payload))
-		}
-	}
-	return out
-}
+func (h *harness) payloads(t string) []string { return h.rec.Payloads(t) }
 
 // published returns the messages on t.
-func (h *harness) published(t string) []pubsub.Message {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []pubsub.Message
-	for _, m := range h.msgs {
-		if m.Topic == t {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+func (h *harness) published(t string) []pubsub.Message { return h.rec.Published(t) }
 
-type dosingEvent struct {
-	V      float64 `json:"volume_change"`
-	Event  string  `json:"event"`
-	Source *string `json:"source_of_event"`
-}
-
-func (h *harness) dosingEvents() []dosingEvent {
-	var out []dosingEvent
-	for _, p := range h.payloads("pioreactor/unit1/exp1/dosing_events") {
-		var e dosingEvent
-		if err := json.Unmarshal([]byte(p), &e); err != nil {
-			h.t.Fatalf("bad dosing event %q: %v", p, err)
-		}
-		out = append(out, e)
+func (h *harness) dosingEvents() []pubsubtest.DosingEvent {
+	ev, err := h.rec.DosingEvents("pioreactor/unit1/exp1/dosing_events")
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	return out
+	return ev
 }
 
 func (h *harness) eventVolumes(name string) []float64 {
-	var out []float64
-	for _, e := range h.dosingEvents() {
-		if e.Event == name {
-			out = append(out, e.V)
-		}
-	}
-	return out
+	return pubsubtest.Volumes(h.dosingEvents(), name)
 }
 
-func sum(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s
-}
+func sum(v []float64) float64 { return pubsubtest.Sum(v) }
 
 // set publishes as the test and lets the handlers run.
 func (h *harness) set(topic, payload string) {
@@ -164,22 +115,9 @@ func (h *harness) set(topic, payload string) {
 	h.settle()
 }
 
-func (h *harness) logf(level, msg string) {
-	h.mu.Lock()
-	h.logs = append(h.logs, level+": "+msg)
-	h.mu.Unlock()
-}
+func (h *harness) logf(level, msg string) { h.rec.Log(level, msg) }
 
-func (h *harness) logged(level, substr string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, l := range h.logs {
-		if strings.HasPrefix(l, level+": ") && strings.Contains(l, substr) {
-			return true
-		}
-	}
-	return false
-}
+func (h *harness) logged(level, substr string) bool { return h.rec.Logged(level, substr) }
 
 func ptr(f float64) *float64 { return &f }
 
