@@ -7,8 +7,6 @@ import (
 	"time"
 )
 
-var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
 func TestRealSleepReturnsNoEarlierThanDeadline(t *testing.T) {
 	r := Real{}
 	deadline := time.Now().Add(3 * time.Millisecond)

@@ -8,8 +8,7 @@
 // Load reads the files in order (config.ini, then unit_config.ini); a later
 // file wins per key. Under every file lies Defaults, whose text is both the
 // documentation of every key pio reads and the only place their defaults are
-// written: Options, Model and BrokerAddr take a missing or empty value from
-// it. Sections and keys pio does not know are kept (upstream's files have
+// written: Options takes a missing or empty value from it. Sections and keys pio does not know are kept (upstream's files have
 // many) and are no error. Config remembers where each value came from (a
 // file's path and line, "defaults", or "override" for Set), and errors name
 // it: config.ini:12: [dosing_automation.config] max_subdose: want a positive
@@ -262,56 +261,6 @@ func (c *Config) Get(section, key string) (string, bool) {
 func (c *Config) Source(section, key string) (file string, line int, ok bool) {
 	s, ok := c.sections[section][key]
 	return s.file, s.line, ok
-}
-
-// String returns a key's value, or def when unset or empty.
-func (c *Config) String(section, key, def string) string {
-	if v, ok := c.Get(section, key); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-// Float returns a key as a finite number; an unset or empty key gives def, a
-// malformed one an *Error naming file, section and key.
-func (c *Config) Float(section, key string, def float64) (float64, error) {
-	s, ok := c.sections[section][key]
-	if !ok || s.value == "" {
-		return def, nil
-	}
-	f, ok := parseFloat(s.value)
-	if !ok {
-		return 0, s.errorf(section, key, "want a number, got %s", quote(s.value))
-	}
-	return f, nil
-}
-
-// Section returns a copy of a section's keys and values.
-func (c *Config) Section(name string) map[string]string {
-	out := map[string]string{}
-	for k, s := range c.sections[name] {
-		out[k] = s.value
-	}
-	return out
-}
-
-// PWMChannel returns the PWM channel a device is wired to, from [PWM]
-// (channel=device), the way upstream's derived PWM_reverse section does. If
-// the configuration is invalid (see Options) it still answers: a channel a
-// file sets beats one from Defaults, and the lowest channel wins.
-func (c *Config) PWMChannel(device string) (int, bool) {
-	if device == "" {
-		return 0, false
-	}
-	wires, _ := c.pwm()
-	ch, ok := wires[device]
-	return ch, ok
-}
-
-// BrokerAddr is host:port of the MQTT broker: [mqtt] broker_address up to its
-// first ";", and broker_port.
-func (c *Config) BrokerAddr() string {
-	return joinHostPort(c.lookup("mqtt", "broker_address").value, c.lookup("mqtt", "broker_port").value)
 }
 
 // joinHostPort joins a broker address (the part before any ";") and a port.

@@ -8,23 +8,34 @@ import (
 	"testing"
 )
 
+// options parses c's options, failing the test on an error.
+func options(t *testing.T, c *Config) Options {
+	t.Helper()
+	o, err := c.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 func TestDefaults(t *testing.T) {
 	c := New()
-	if ch, ok := c.PWMChannel("media"); !ok || ch != 2 {
+	o := options(t, c)
+	if ch, ok := o.PWMChannel("media"); !ok || ch != 2 {
 		t.Errorf("media on channel %d %v, want 2", ch, ok)
 	}
-	if _, ok := c.PWMChannel("vinegar"); ok {
+	if _, ok := o.PWMChannel("vinegar"); ok {
 		t.Error("an unwired device has a channel")
 	}
-	if f, err := c.Float("dosing_automation.config", "max_subdose", 0); err != nil || f != 1 {
-		t.Errorf("max_subdose %v %v", f, err)
+	if f := o.Dosing.MaxSubdoseML; f != 1 {
+		t.Errorf("max_subdose %v", f)
 	}
-	if c.BrokerAddr() != "127.0.0.1:1883" {
-		t.Errorf("broker %s", c.BrokerAddr())
+	if o.MQTT.Addr() != "127.0.0.1:1883" {
+		t.Errorf("broker %s", o.MQTT.Addr())
 	}
-	m, err := c.Model()
-	if err != nil || m.MaxFillML != 36 || m.CapacityML != 40 || math.Abs(m.WarnML()-34.2) > 1e-9 {
-		t.Errorf("model %+v %v", m, err)
+	m := o.Bioreactor.Model
+	if m.MaxFillML != 36 || m.CapacityML != 40 || math.Abs(m.WarnML()-34.2) > 1e-9 {
+		t.Errorf("model %+v", m)
 	}
 	if file, line, ok := c.Source("bioreactor", "model"); file != SourceDefaults || line == 0 || !ok {
 		t.Errorf("Source(bioreactor, model) = %s %d %v", file, line, ok)
@@ -51,13 +62,14 @@ func TestLayeringAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch, _ := c.PWMChannel("media"); ch != 4 {
+	o := options(t, c)
+	if ch, _ := o.PWMChannel("media"); ch != 4 {
 		t.Errorf("media on %d, want 4", ch)
 	}
-	if c.BrokerAddr() != "leader.local:1884" {
-		t.Errorf("broker %s", c.BrokerAddr())
+	if o.MQTT.Addr() != "leader.local:1884" {
+		t.Errorf("broker %s", o.MQTT.Addr())
 	}
-	if m, _ := c.Model(); m.MaxFillML != 18 {
+	if m := o.Bioreactor.Model; m.MaxFillML != 18 {
 		t.Errorf("model %+v", m)
 	}
 	if _, ok := c.Get("dosing_automation.config", "kp"); ok {
@@ -66,10 +78,10 @@ func TestLayeringAndErrors(t *testing.T) {
 	if v, _ := c.Get("dosing_automation.config", "Kp"); v != "1" {
 		t.Errorf("Kp = %q", v)
 	}
-	if f, _ := c.Float("dosing_automation.config", "max_subdose", 1); f != 0.5 {
+	if f := o.Dosing.MaxSubdoseML; f != 0.5 {
 		t.Errorf("unit_config.ini did not override: %v", f)
 	}
-	if f, _ := c.Float("dosing_automation.config", "waste_removal_multiplier", 1); f != 3 {
+	if f := o.Dosing.WasteRemovalMultiplier; f != 3 {
 		t.Errorf("config.ini's key lost: %v", f)
 	}
 	for _, tc := range []struct {
@@ -90,8 +102,8 @@ func TestLayeringAndErrors(t *testing.T) {
 		t.Errorf("malformed file: %v", err)
 	}
 	c.Set("dosing_automation.config", "max_subdose", "lots")
-	if _, err := c.Float("dosing_automation.config", "max_subdose", 1); err == nil ||
-		err.Error() != `override: [dosing_automation.config] max_subdose: want a number, got "lots"` {
+	if _, err := c.Options(); err == nil ||
+		err.Error() != `override: [dosing_automation.config] max_subdose: want a positive number, got "lots"` {
 		t.Errorf("malformed number: %v", err)
 	}
 	if file, _, _ := c.Source("dosing_automation.config", "max_subdose"); file != SourceOverride {
@@ -109,14 +121,8 @@ func TestEmptyMeansDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BrokerAddr() != "127.0.0.1:1883" {
-		t.Errorf("broker %s", c.BrokerAddr())
-	}
-	if m, err := c.Model(); err != nil || m.Name != "pioreactor_40ml" {
-		t.Errorf("model %v %v", m, err)
-	}
 	o, err := c.Options()
-	if err != nil || o.Unit.Experiment != "exp0" || o.MQTT.Addr() != "127.0.0.1:1883" {
+	if err != nil || o.Unit.Experiment != "exp0" || o.MQTT.Addr() != "127.0.0.1:1883" || o.Bioreactor.Model.Name != "pioreactor_40ml" {
 		t.Errorf("Options: %+v %v", o, err)
 	}
 }
@@ -138,8 +144,9 @@ func TestPWMChannel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if ch, ok := c.PWMChannel(tc.device); ch != tc.want || ok != (tc.want != 0) {
-			t.Errorf("%s: PWMChannel(%q) = %d %v; want %d", tc.name, tc.device, ch, ok, tc.want)
+		wires, _ := c.pwm() // even where Options refuses the file (a device on two channels)
+		if ch, ok := wires[tc.device]; ch != tc.want || ok != (tc.want != 0) {
+			t.Errorf("%s: channel of %q = %d %v; want %d", tc.name, tc.device, ch, ok, tc.want)
 		}
 	}
 }

@@ -66,7 +66,6 @@ func FuzzParse(f *testing.F) {
 		}
 		c.Options()
 		c.Model()
-		c.BrokerAddr()
-		c.PWMChannel("media")
+		c.pwm()
 	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/piolab/pio/calibration"
 	"github.com/piolab/pio/config"
-	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/payload"
@@ -230,11 +229,6 @@ func (h *harness) exec(a *Automation, waste float64, doses []payload.Dose) (payl
 func (h *harness) advance(d time.Duration) {
 	h.clk.RunUntil(context.Background(), h.clk.Now().Add(d))
 }
-
-// notSimulated wraps a board so that it claims to be real hardware.
-type notSimulated struct{ hw.Board }
-
-func (notSimulated) Simulated() bool { return false }
 
 func floatsEqual(a, b []float64) bool {
 	if len(a) != len(b) {
