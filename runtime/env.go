@@ -151,21 +151,23 @@ func (e *Env) Options() (config.Options, error) {
 	return e.opts, e.optsErr
 }
 
-type topicKey struct{ experiment, a, b string }
+// topicKey is an experiment and up to three segments after it.
+type topicKey struct {
+	experiment string
+	segs       [3]string
+	n          int
+}
 
-// Topic is pioreactor/<unit>/<experiment>/<a>[/<b>], built once: jobs
-// publish on the same few topics millions of times.
-func (e *Env) Topic(experiment, a, b string) string {
-	k := topicKey{experiment, a, b}
+// Topic is pioreactor/<unit>/<experiment>/<segments...> (at most three),
+// built once: jobs publish on the same few topics millions of times.
+func (e *Env) Topic(experiment string, segments ...string) string {
+	k := topicKey{experiment: experiment, n: len(segments)}
+	copy(k.segs[:], segments)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t, ok := e.topics[k]
 	if !ok {
-		if b == "" {
-			t = topic.Join(e.Unit, experiment, a)
-		} else {
-			t = topic.Join(e.Unit, experiment, a, b)
-		}
+		t = topic.Join(append([]string{e.Unit, experiment}, segments...)...)
 		if e.topics == nil {
 			e.topics = map[topicKey]string{}
 		}
@@ -176,7 +178,7 @@ func (e *Env) Topic(experiment, a, b string) string {
 
 // DosingEventsTopic is pioreactor/<unit>/<experiment>/dosing_events.
 func (e *Env) DosingEventsTopic(experiment string) string {
-	return e.Topic(experiment, "dosing_events", "")
+	return e.Topic(experiment, "dosing_events")
 }
 
 func (e *Env) console() *slog.Logger {

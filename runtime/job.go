@@ -95,7 +95,6 @@ type Job struct {
 	shutdown bool
 	settings map[string]*Setting
 	values   map[string]any
-	topics   map[string]string // setting -> its retained topic
 	order    []string
 	hooks    Hooks
 	started  bool
@@ -276,15 +275,12 @@ func (j *Job) publishSetting(name string) {
 	} else {
 		body = payload.EncodeSetting(j.values[name])
 	}
-	t, ok := j.topics[name]
-	if !ok {
-		t = topic.Setting(j.env.Unit, j.Experiment, j.Name, name)
-		if j.topics == nil {
-			j.topics = map[string]string{}
-		}
-		j.topics[name] = t
-	}
 	j.mu.Unlock()
+	leaf := name
+	if name == "state" {
+		leaf = "$state"
+	}
+	t := j.env.Topic(j.Experiment, j.Name, leaf)
 	if err := j.client.Publish(t, body, 2, true); err != nil {
 		j.env.console().Warn("publish failed", "topic", t, "err", err)
 	}

@@ -6,10 +6,8 @@ import (
 	"github.com/piolab/pio/payload"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/piolab/pio/pubsub"
-	"github.com/piolab/pio/topic"
 )
 
 // Logger writes a job's log records to the console and to MQTT on
@@ -26,9 +24,6 @@ type Logger struct {
 	source     string
 	// OnRecord, if set, sees every record (tests, the simulation summary).
 	OnRecord func(level, msg string)
-
-	mu     sync.Mutex
-	topics map[string]string // level -> topic
 }
 
 func newLogger(env *Env, client pubsub.Client, experiment, task string) *Logger {
@@ -48,19 +43,9 @@ func (l *Logger) log(level slog.Level, name, msg string) {
 	_ = l.client.Publish(l.topic(name), rec.AppendJSON(make([]byte, 0, 160)), 0, false)
 }
 
-// topic is the log topic of a level, built once.
+// topic is the log topic of a level.
 func (l *Logger) topic(level string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t, ok := l.topics[level]
-	if !ok {
-		t = topic.Log(l.env.Unit, l.experiment, l.source, level)
-		if l.topics == nil {
-			l.topics = map[string]string{}
-		}
-		l.topics[level] = t
-	}
-	return t
+	return l.env.Topic(l.experiment, "logs", l.source, strings.ToLower(level))
 }
 
 // LevelNotice is upstream's NOTICE level, between INFO and WARNING.

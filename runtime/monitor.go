@@ -27,7 +27,6 @@ type Monitor struct {
 
 	mu               sync.Mutex
 	states           map[string]liquid.State
-	topics           map[string]map[string]string // experiment -> variable -> topic
 	applied, dropped int
 }
 
@@ -124,28 +123,8 @@ func (m *Monitor) Liquid(exp string) (liquid.State, error) {
 func (m *Monitor) publish(exp string, st liquid.State, names ...string) {
 	for _, n := range names {
 		v, _ := st.Get(n)
-		_ = m.Client().Publish(m.topic(exp, n), payload.AppendPyFloat(make([]byte, 0, 24), v), 2, true)
+		_ = m.Client().Publish(m.env.Topic(exp, "bioreactor", n), payload.AppendPyFloat(make([]byte, 0, 24), v), 2, true)
 	}
-}
-
-// topic is the bioreactor topic of a variable, built once.
-func (m *Monitor) topic(exp, name string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.topics == nil {
-		m.topics = map[string]map[string]string{}
-	}
-	byName := m.topics[exp]
-	if byName == nil {
-		byName = map[string]string{}
-		m.topics[exp] = byName
-	}
-	t, ok := byName[name]
-	if !ok {
-		t = topic.Bioreactor(m.env.Unit, exp, name)
-		byName[name] = t
-	}
-	return t
 }
 
 func (m *Monitor) onDosingEvent(msg pubsub.Message) {
