@@ -331,22 +331,28 @@ func (a *Automation) RunOnce(ctx context.Context) {
 		return
 	}
 	ev, err := a.prog.Execute(ctx, a)
-	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
-			a.Log.Info("execute() interrupted, the job is stopping: %v", err)
-			return
-		}
+	a.publishOutcome(ctx, "execute()", ev, err)
+}
+
+// publishOutcome makes what a run of the program returned the job's
+// latest_event: its event, or ErrorOccurred for an error (counted in Errors).
+// It reports whether the run was interrupted because the job is stopping.
+func (a *Automation) publishOutcome(ctx context.Context, what string, ev *payload.Event, err error) (interrupted bool) {
+	switch {
+	case err != nil && (ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime)):
+		a.Log.Info("%s interrupted, the job is stopping: %v", what, err)
+		return true
+	case err != nil:
 		a.mu.Lock()
 		a.Errors++
 		a.mu.Unlock()
 		a.Log.Error("%v", err)
 		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
-		return
-	}
-	if ev != nil {
+	case ev != nil:
 		a.Log.Info("%s", ev.Display())
 		a.SetValue("latest_event", *ev)
 	}
+	return false
 }
 
 // ExecDeadline is when an execute() started at start must have finished.

@@ -2,11 +2,9 @@ package dosing
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
-	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
@@ -22,7 +20,8 @@ type MessageHandler interface {
 	// Subscriptions are topic filters; one that does not start with
 	// "pioreactor/" is relative to pioreactor/<unit>/<experiment>/.
 	Subscriptions() []string
-	Handle(ctx context.Context, a *Automation, m pubsub.Message) error
+	// Handle handles one message; its event, if any, becomes latest_event.
+	Handle(ctx context.Context, a *Automation, m pubsub.Message) (*payload.Event, error)
 }
 
 // FullFilter expands a relative filter under the unit and experiment.
@@ -58,15 +57,9 @@ func (a *Automation) handleUntil(ctx context.Context, until time.Time) error {
 			if a.State() != runtime.Ready {
 				continue // upstream's automations ignore events while asleep
 			}
-			if err := h.Handle(ctx, a, m); err != nil {
-				if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
-					return err
-				}
-				a.mu.Lock()
-				a.Errors++
-				a.mu.Unlock()
-				a.Log.Error("%v", err)
-				a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
+			ev, err := h.Handle(ctx, a, m)
+			if a.publishOutcome(ctx, "the handler of "+m.Topic, ev, err) {
+				return err
 			}
 		}
 		notified, err := a.msgs.WaitUntil(ctx, until)

@@ -267,31 +267,24 @@ func (s *Script) Subscriptions() []string {
 }
 
 // Handle implements dosing.MessageHandler: it calls every handler whose
-// filter matches the message, with (topic, payload as a string). What a
-// handler returns becomes the latest event, as execute()'s does.
-func (s *Script) Handle(ctx context.Context, a *dosing.Automation, m pubsub.Message) error {
+// filter matches the message, with (topic, payload as a string), and returns
+// the last event they returned.
+func (s *Script) Handle(ctx context.Context, a *dosing.Automation, m pubsub.Message) (*payload.Event, error) {
 	env := a.Env()
+	var last *payload.Event
 	for _, h := range s.handlers {
 		if !topic.Match(dosing.FullFilter(env.Unit, a.Experiment, h.filter), m.Topic) {
 			continue
 		}
-		th := s.newThread(ctx, a, a.ExecDeadline(env.Sched.Now()))
-		stop := context.AfterFunc(ctx, func() { th.Cancel("the automation was stopped") })
-		v, err := starlark.Call(th, h.fn, starlark.Tuple{starlark.String(m.Topic), starlark.String(m.Payload)}, nil)
-		stop()
+		ev, err := s.call(ctx, a, h.fn, starlark.Tuple{starlark.String(m.Topic), starlark.String(m.Payload)})
 		if err != nil {
-			return FormatError(err, th, a.Limits.MaxSteps, "max_script_steps")
-		}
-		ev, err := s.toEvent(v)
-		if err != nil {
-			return err
+			return nil, err
 		}
 		if ev != nil {
-			a.Log.Info("%s", ev.Display())
-			a.SetValue("latest_event", *ev)
+			last = ev
 		}
 	}
-	return nil
+	return last, nil
 }
 
 // Execute implements dosing.Program.
@@ -299,19 +292,25 @@ func (s *Script) Execute(ctx context.Context, a *dosing.Automation) (*payload.Ev
 	if s.execute == nil {
 		return nil, nil // an event-driven script
 	}
+	return s.call(ctx, a, s.execute, nil)
+}
+
+// call runs fn on a new thread of the automation, stopped when ctx ends or
+// by the guards, and turns what it returns into an event.
+func (s *Script) call(ctx context.Context, a *dosing.Automation, fn *starlark.Function, args starlark.Tuple) (*payload.Event, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	th := s.newThread(ctx, a, a.ExecDeadline(a.Env().Sched.Now()))
 	stop := context.AfterFunc(ctx, func() { th.Cancel("the automation was stopped") })
 	defer stop()
-	v, err := starlark.Call(th, s.execute, nil, nil)
+	v, err := starlark.Call(th, fn, args, nil)
 	if err != nil {
 		return nil, FormatError(err, th, a.Limits.MaxSteps, "max_script_steps")
 	}
-	return s.toEvent(v)
+	return s.toEvent(fn.Name(), v)
 }
 
-func (s *Script) toEvent(v starlark.Value) (*payload.Event, error) {
+func (s *Script) toEvent(fn string, v starlark.Value) (*payload.Event, error) {
 	switch x := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
@@ -328,14 +327,14 @@ func (s *Script) toEvent(v starlark.Value) (*payload.Event, error) {
 			if d, _ := x.Attr("data"); d != starlark.None {
 				data, err := toJSON(d)
 				if err != nil {
-					return nil, fmt.Errorf("%s: execute(): event data: %v", s.file, err)
+					return nil, fmt.Errorf("%s: %s(): event data: %v", s.file, fn, err)
 				}
 				ev.Data = data
 			}
 			return ev, nil
 		}
 	}
-	return nil, fmt.Errorf("%s: execute() returned %s; return None, a string, or event(...)", s.file, v.Type())
+	return nil, fmt.Errorf("%s: %s() returned %s; return None, a string, or event(...)", s.file, fn, v.Type())
 }
 
 func toJSON(v starlark.Value) (any, error) {
