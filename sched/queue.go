@@ -20,8 +20,7 @@ type Queue[T any] struct {
 	fn   func(T)
 
 	mu      sync.Mutex
-	items   []T
-	head    int
+	items   fifo[T]
 	started bool
 	closed  bool
 	posted  bool // Virtual: a drain task is queued
@@ -65,7 +64,7 @@ func (q *Queue[T]) Put(v T) {
 		q.mu.Unlock()
 		return
 	}
-	q.items = append(q.items, v)
+	q.items.push(v)
 	started, sig := q.started, q.sig
 	q.mu.Unlock()
 	if !started {
@@ -82,11 +81,7 @@ func (q *Queue[T]) Put(v T) {
 func (q *Queue[T]) Close() {
 	q.mu.Lock()
 	q.closed = true
-	var zero T
-	for i := range q.items {
-		q.items[i] = zero
-	}
-	q.items, q.head = nil, 0
+	q.items.drop()
 	cancel := q.cancel
 	q.mu.Unlock()
 	if cancel != nil {
@@ -98,7 +93,7 @@ func (q *Queue[T]) Close() {
 func (q *Queue[T]) schedule() {
 	v := q.s.(*Virtual)
 	q.mu.Lock()
-	if q.posted || q.closed || q.head == len(q.items) {
+	if q.posted || q.closed || q.items.len() == 0 {
 		q.mu.Unlock()
 		return
 	}
@@ -112,18 +107,16 @@ func (q *Queue[T]) schedule() {
 func (q *Queue[T]) next() (T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var zero T
-	if q.closed || q.head == len(q.items) {
+	if q.closed {
+		var zero T
 		q.posted = false
 		return zero, false
 	}
-	v := q.items[q.head]
-	q.items[q.head] = zero
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
+	v, ok := q.items.pop()
+	if !ok {
+		q.posted = false
 	}
-	return v, true
+	return v, ok
 }
 
 // drain handles every queued item, including those put meanwhile.

@@ -51,10 +51,9 @@ var ErrEndOfTime = clock.ErrEndOfTime
 // Inbox is an unbounded FIFO with one consumer: handlers Put what they
 // receive and return at once; the owning actor Gets it in order.
 type Inbox[T any] struct {
-	sig  Signal
-	mu   sync.Mutex
-	q    []T
-	head int
+	sig Signal
+	mu  sync.Mutex
+	q   fifo[T]
 }
 
 // NewInbox returns an empty inbox whose consumer runs on s.
@@ -63,7 +62,7 @@ func NewInbox[T any](s Scheduler) *Inbox[T] { return &Inbox[T]{sig: s.NewSignal(
 // Put appends v. It never blocks.
 func (b *Inbox[T]) Put(v T) {
 	b.mu.Lock()
-	b.q = append(b.q, v)
+	b.q.push(v)
 	b.mu.Unlock()
 	b.sig.Notify()
 }
@@ -85,24 +84,14 @@ func (b *Inbox[T]) Get(ctx context.Context) (T, error) {
 func (b *Inbox[T]) TryGet() (T, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var zero T
-	if b.head == len(b.q) {
-		return zero, false
-	}
-	v := b.q[b.head]
-	b.q[b.head] = zero
-	b.head++
-	if b.head == len(b.q) {
-		b.q, b.head = b.q[:0], 0
-	}
-	return v, true
+	return b.q.pop()
 }
 
 // Len is the number of items waiting.
 func (b *Inbox[T]) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.q) - b.head
+	return b.q.len()
 }
 
 // Real runs actors as goroutines on a real clock.

@@ -26,9 +26,8 @@ type Virtual struct {
 	limit       time.Time // waits past it end with ErrEndOfTime; zero: none
 	pause       time.Time // RunUntil stops the clock here; zero: none
 	seq         uint64
-	actors      []*actor   // live actors, in start order
-	runq        []runnable // actors to wake and tasks to run, in order
-	runqHead    int
+	actors      []*actor       // live actors, in start order
+	runq        fifo[runnable] // actors to wake and tasks to run, in order
 	timers      timerHeap
 	current     *actor
 	running     bool // inside Run or RunUntil
@@ -145,7 +144,7 @@ func (v *Virtual) Go(name string, fn func()) {
 	a := &actor{name: name, wake: make(chan struct{}, 1)}
 	v.mu.Lock()
 	v.actors = append(v.actors, a)
-	v.runq = append(v.runq, runnable{a: a})
+	v.runq.push(runnable{a: a})
 	v.kickLocked()
 	v.mu.Unlock()
 	go func() {
@@ -185,7 +184,7 @@ func (v *Virtual) RunUntil(ctx context.Context, t time.Time) {
 			continue
 		}
 		v.mu.Lock()
-		if v.current == nil && !v.dispatching && v.runqLen() == 0 {
+		if v.current == nil && !v.dispatching && v.runq.len() == 0 {
 			v.running = false
 			if !v.pause.IsZero() && v.now.Before(v.pause) && v.nextTimerAfterPauseLocked() {
 				v.now = v.pause
@@ -231,25 +230,13 @@ func (v *Virtual) readyLocked(a *actor, err error) {
 		a.sig = nil
 	}
 	a.ctx = nil
-	v.runq = append(v.runq, runnable{a: a})
-}
-
-func (v *Virtual) runqLen() int { return len(v.runq) - v.runqHead }
-
-func (v *Virtual) popRunnable() runnable {
-	r := v.runq[v.runqHead]
-	v.runq[v.runqHead] = runnable{}
-	v.runqHead++
-	if v.runqHead == len(v.runq) {
-		v.runq, v.runqHead = v.runq[:0], 0
-	}
-	return r
+	v.runq.push(runnable{a: a})
 }
 
 // post queues fn to run between actors, in order with them. Called with
 // v.mu held.
 func (v *Virtual) postLocked(fn func()) {
-	v.runq = append(v.runq, runnable{fn: fn})
+	v.runq.push(runnable{fn: fn})
 	v.kickLocked()
 }
 
@@ -264,8 +251,7 @@ func (v *Virtual) dispatchLocked() {
 				v.readyLocked(a, a.ctx.Err())
 			}
 		}
-		if v.runqLen() > 0 {
-			r := v.popRunnable()
+		if r, ok := v.runq.pop(); ok {
 			if r.fn != nil {
 				v.mu.Unlock()
 				r.fn()
@@ -365,7 +351,7 @@ func (v *Virtual) SleepUntil(ctx context.Context, t time.Time) error {
 	}
 	if !t.After(v.now) {
 		a.result = nil
-		v.runq = append(v.runq, runnable{a: a})
+		v.runq.push(runnable{a: a})
 		err := v.block(a)
 		if err == nil {
 			err = ctx.Err()
