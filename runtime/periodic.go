@@ -59,13 +59,6 @@ func (p *Periodic) SetPeriod(d time.Duration) {
 	}
 }
 
-// LastRun is when the last run started.
-func (p *Periodic) LastRun() (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastRun, p.ranOnce
-}
-
 // Run runs the schedule until ctx ends, the clock ends (a simulation's
 // limit), or, without a period, after its one run. run is called when a run
 // is due and active() holds.

@@ -94,15 +94,6 @@ func (b *Inbox[T]) Len() int {
 	return b.q.len()
 }
 
-// Real runs actors as goroutines on a real clock.
-type Real struct {
-	clock.Clock
-	wg sync.WaitGroup
-}
-
-// Wait returns when an item is put or ctx ends.
-func (b *Inbox[T]) Wait(ctx context.Context) error { return b.sig.Wait(ctx) }
-
 // WaitUntil returns when an item may be waiting (true), or when the clock
 // reaches t (false), or when ctx ends.
 func (b *Inbox[T]) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
@@ -110,6 +101,12 @@ func (b *Inbox[T]) WaitUntil(ctx context.Context, t time.Time) (bool, error) {
 		return true, nil
 	}
 	return b.sig.WaitUntil(ctx, t)
+}
+
+// Real runs actors as goroutines on a real clock.
+type Real struct {
+	clock.Clock
+	wg sync.WaitGroup
 }
 
 // NewReal returns a scheduler on c (normally clock.Real).

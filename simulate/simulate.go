@@ -183,7 +183,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if startErr != nil {
 		return nil, startErr
 	}
-	reactor.HaltAll()
+	sup.Halt()
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "\r%s\r", strings.Repeat(" ", 72))
 	}

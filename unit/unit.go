@@ -217,8 +217,8 @@ func (m *Machine) Close() {
 		m.Supervisor.StopAll()
 		m.sched.Wait()
 	}
-	if m.Board != nil {
-		m.Board.HaltAll()
+	if m.Supervisor != nil {
+		m.Supervisor.Halt()
 	}
 	if m.broker != nil {
 		m.broker.Close()
