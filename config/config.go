@@ -174,6 +174,15 @@ type setting struct {
 type Config struct {
 	sections map[string]map[string]setting
 	sources  []string
+
+	// parsed caches Options until Set or a file changes the configuration.
+	mu     sync.Mutex
+	parsed *parsedOptions
+}
+
+type parsedOptions struct {
+	o   Options
+	err error
 }
 
 // defaultTable is Defaults, parsed once.
@@ -222,6 +231,7 @@ func Load(paths ...string) (*Config, error) {
 
 // merge parses one file and lays its keys over c's.
 func (c *Config) merge(name string, data []byte) error {
+	c.forget()
 	entries, err := parseINI(name, data)
 	if err != nil {
 		return err
@@ -240,6 +250,7 @@ func (c *Config) Sources() []string { return c.sources }
 
 // Set overrides one key (pio's --config-override). Its source is SourceOverride.
 func (c *Config) Set(section, key, value string) {
+	c.forget()
 	if c.sections == nil {
 		c.sections = map[string]map[string]setting{}
 	}
@@ -409,4 +420,11 @@ func sortErrors(errs []error) {
 		}
 		return a.Key < b.Key
 	})
+}
+
+// forget drops the cached Options.
+func (c *Config) forget() {
+	c.mu.Lock()
+	c.parsed = nil
+	c.mu.Unlock()
 }

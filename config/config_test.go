@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -148,5 +149,18 @@ func TestPWMChannel(t *testing.T) {
 		if ch, ok := wires[tc.device]; ch != tc.want || ok != (tc.want != 0) {
 			t.Errorf("%s: channel of %q = %d %v; want %d", tc.name, tc.device, ch, ok, tc.want)
 		}
+	}
+}
+
+func TestOptionsAreParsedOnceUntilSet(t *testing.T) {
+	c := New()
+	a, _ := c.Options()
+	b, _ := c.Options()
+	if a.Dosing.MaxSubdoseML != 1 || fmt.Sprintf("%p", a.PWM) != fmt.Sprintf("%p", b.PWM) {
+		t.Fatalf("options parsed twice, or wrong: %+v", a.Dosing)
+	}
+	c.Set("dosing_automation.config", "max_subdose", "0.25")
+	if o, err := c.Options(); err != nil || o.Dosing.MaxSubdoseML != 0.25 {
+		t.Errorf("after Set: max_subdose %v, %v; want 0.25", o.Dosing.MaxSubdoseML, err)
 	}
 }

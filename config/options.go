@@ -83,14 +83,21 @@ func (o Options) PWMChannel(device string) (int, bool) {
 	return 0, false
 }
 
-// Options parses and checks every key pio reads. The error joins one *Error
-// per bad value (use errors.As for the first), each naming file, line,
-// section and key; Options are then still filled in where values were good.
+// Options parses and checks every key pio reads, once: the result is kept
+// until Set changes the configuration. The error joins one *Error per bad
+// value (use errors.As for the first), each naming file, line, section and
+// key; Options are then still filled in where values were good. The PWM map
+// is shared between callers: do not change it.
 func (c *Config) Options() (Options, error) {
-	r := &optionReader{c: c}
-	o := r.options()
-	sortErrors(r.errs)
-	return o, errors.Join(r.errs...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.parsed == nil {
+		r := &optionReader{c: c}
+		o := r.options()
+		sortErrors(r.errs)
+		c.parsed = &parsedOptions{o, errors.Join(r.errs...)}
+	}
+	return c.parsed.o, c.parsed.err
 }
 
 // options reads every key; r collects the errors.

@@ -67,10 +67,7 @@ type Env struct {
 
 	duties dutyBook // PWM outputs driven by this process, for pwms/dc
 
-	topics   map[topicKey]string // topics built once
-	optsOnce sync.Once
-	opts     config.Options
-	optsErr  error
+	topics map[topicKey]string // topics built once
 
 	mu     sync.Mutex
 	local  map[string]bool // job names running in this process
@@ -143,13 +140,10 @@ func (e *Env) stopPumps(match func(action string) bool) {
 	}
 }
 
-// Options are the configuration's typed options, parsed once. The commands
-// parse them at start (so a bad value stops them before anything runs); a
-// bad value found here is returned as the error.
-func (e *Env) Options() (config.Options, error) {
-	e.optsOnce.Do(func() { e.opts, e.optsErr = e.Config.Options() })
-	return e.opts, e.optsErr
-}
+// Options are the configuration's typed options (config.Config parses them
+// once). The commands check them at start, so that a bad value stops them
+// before anything runs.
+func (e *Env) Options() (config.Options, error) { return e.Config.Options() }
 
 // topicKey is an experiment and up to three segments after it.
 type topicKey struct {
