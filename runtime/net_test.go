@@ -89,20 +89,10 @@ func (u *netUnit) waitFor(what string, cond func() bool) {
 	}
 }
 
-func brokers() []struct {
-	name  string
-	start func(testing.TB) string
-} {
-	return []struct {
-		name  string
-		start func(testing.TB) string
-	}{{"embedded", mqtttest.StartEmbedded}, {"mosquitto", mqtttest.StartMosquitto}}
-}
-
 func TestJobMessagesOverARealBroker(t *testing.T) {
-	for _, b := range brokers() {
-		t.Run(b.name, func(t *testing.T) {
-			u := newNetUnit(t, b.start(t))
+	for _, b := range mqtttest.Brokers {
+		t.Run(b.Name, func(t *testing.T) {
+			u := newNetUnit(t, b.Start(t))
 			var mu sync.Mutex
 			var logs []string
 			j, err := NewJob(u.env, "job", "exp1", Hooks{})
@@ -165,9 +155,9 @@ func TestJobMessagesOverARealBroker(t *testing.T) {
 }
 
 func TestMonitorOverARealBroker(t *testing.T) {
-	for _, b := range brokers() {
-		t.Run(b.name, func(t *testing.T) {
-			u := newNetUnit(t, b.start(t))
+	for _, b := range mqtttest.Brokers {
+		t.Run(b.Name, func(t *testing.T) {
+			u := newNetUnit(t, b.Start(t))
 			m, err := StartMonitor(u.env)
 			if err != nil {
 				t.Fatal(err)

@@ -30,12 +30,9 @@ def on_reading(topic, payload):
 
 handlers = {"od_reading/od1": on_reading}
 `), 0o644)
-	for _, b := range []struct {
-		name  string
-		start func(testing.TB) string
-	}{{"embedded", mqtttest.StartEmbedded}, {"mosquitto", mqtttest.StartMosquitto}} {
-		t.Run(b.name, func(t *testing.T) {
-			addr := b.start(t)
+	for _, b := range mqtttest.Brokers {
+		t.Run(b.Name, func(t *testing.T) {
+			addr := b.Start(t)
 			s := sched.NewReal(clock.Real{})
 			env, _ := networkedUnit(t, s, addr)
 			env.Config.Set("dosing_automation.config", "first_run_delay_seconds", "0")

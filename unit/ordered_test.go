@@ -25,12 +25,9 @@ import (
 // Out of order, a removal that arrives before its addition is clamped at the
 // efflux tube and the model drifts (14.1 to 14.3 mL instead of 14.0).
 func TestBurstOfDosingEventsKeepsTheBrokersOrder(t *testing.T) {
-	for _, b := range []struct {
-		name  string
-		start func(testing.TB) string
-	}{{"embedded", mqtttest.StartEmbedded}, {"mosquitto", mqtttest.StartMosquitto}} {
-		t.Run(b.name, func(t *testing.T) {
-			addr := b.start(t)
+	for _, b := range mqtttest.Brokers {
+		t.Run(b.Name, func(t *testing.T) {
+			addr := b.Start(t)
 			env, _ := networkedUnit(t, sched.NewReal(clock.Real{}), addr)
 			mon, err := runtime.StartMonitor(env)
 			if err != nil {

@@ -150,3 +150,13 @@ func startMosquitto(t testing.TB) (string, error) {
 	t.Cleanup(stop)
 	return addr, nil
 }
+
+// Broker is a kind of real broker a test can start.
+type Broker struct {
+	Name  string
+	Start func(testing.TB) (addr string)
+}
+
+// Brokers are the real brokers integration tests run against: the embedded
+// one and Mosquitto.
+var Brokers = []Broker{{"embedded", StartEmbedded}, {"mosquitto", StartMosquitto}}
