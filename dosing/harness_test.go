@@ -2,7 +2,6 @@ package dosing
 
 import (
 	"context"
-	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -230,17 +229,7 @@ func (h *harness) advance(d time.Duration) {
 	h.clk.RunUntil(context.Background(), h.clk.Now().Add(d))
 }
 
-func floatsEqual(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12 {
-			return false
-		}
-	}
-	return true
-}
+func floatsEqual(a, b []float64) bool { return pubsubtest.VolumesEqual(a, b) }
 
 // run runs the automation on an actor until it ends.
 func (h *harness) run(a *Automation, ctx context.Context) error {

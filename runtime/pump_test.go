@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"github.com/piolab/pio/pubsub/pubsubtest"
 	"math"
 	"strings"
 	"testing"
@@ -31,17 +32,7 @@ func (h *harness) pump(ctx context.Context, req PumpRequest) (float64, error) {
 	return moved, err
 }
 
-func floatsEqual(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12 {
-			return false
-		}
-	}
-	return true
-}
+func floatsEqual(a, b []float64) bool { return pubsubtest.VolumesEqual(a, b) }
 
 // The event tables of upstream's test_pumps.py, at 1 mL/s.
 func TestPumpEventTicks(t *testing.T) {

@@ -5,6 +5,7 @@ package pubsubtest
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -105,4 +106,17 @@ func Sum(v []float64) float64 {
 		s += x
 	}
 	return s
+}
+
+// VolumesEqual reports whether two lists of volumes agree within 1e-12 mL.
+func VolumesEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-12 {
+			return false
+		}
+	}
+	return true
 }
