@@ -36,6 +36,10 @@ func appendRepr(b []byte, f float64) []byte {
 		}
 		return append(b, "0.0"...)
 	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		// Whole numbers (duties, many volumes) need no shortest-digit search.
+		return append(strconv.AppendInt(b, int64(f), 10), ".0"...)
+	}
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // -d.ddde±XX
 	mant, expText, _ := bytes.Cut(e, []byte("e"))
