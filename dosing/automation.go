@@ -35,8 +35,14 @@ type SettingDecl struct {
 	Default  any
 }
 
-// PumpFunc moves ml of liquid and returns what it moved.
+// PumpFunc moves ml of liquid and returns what it moved. A program's
+// function that returns no number (None in Starlark) returns ErrReturnedNone:
+// its own pumps then report what moved.
 type PumpFunc func(ctx context.Context, ml float64) (float64, error)
+
+// ErrReturnedNone is a program pump function that returned no volume: what
+// the pumps it ran reported is what moved.
+var ErrReturnedNone = errors.New("returned None")
 
 // PumpFuncs finds a program's own pump function for a dose name (media,
 // salty_media, waste, ...): its add_<name>_to_bioreactor. nil means none.
