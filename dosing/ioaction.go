@@ -3,10 +3,12 @@ package dosing
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/runtime"
 )
@@ -18,7 +20,7 @@ import (
 func (a *Automation) ExecuteIOAction(ctx context.Context, wasteML float64, doses []payload.Dose, custom PumpFuncs) (payload.Volumes, error) {
 	data := append(payload.Volumes{{Key: "waste_ml", ML: wasteML}}, doses...)
 	a.SetValue("latest_event", payload.Event{Name: payload.EventDosingStarted, Data: data})
-	if err := checkDoses(wasteML, doses); err != nil {
+	if err := checkDoses(wasteML, doses, a.model); err != nil {
 		return nil, err
 	}
 	funcs := map[string]PumpFunc{}
@@ -50,13 +52,20 @@ func (a *Automation) ExecuteIOAction(ctx context.Context, wasteML float64, doses
 	return res, nil
 }
 
-func checkDoses(wasteML float64, doses []payload.Dose) error {
+// checkDoses applies upstream's rules (every key ends in _ml, waste at least
+// what is added) and pio's dose limit: no volume, and not the sum of the
+// added volumes, may exceed the vial's capacity (doses beyond it are typos).
+func checkDoses(wasteML float64, doses []payload.Dose, model config.Model) error {
 	check := func(key string, v float64) error {
-		if v != v || v > 1e300 || v < -1e300 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s must be a finite number of mL, got %v", key, v)
 		}
 		if v < 0 {
 			return fmt.Errorf("%s must not be negative, got %s", key, payload.PyFloat(v))
+		}
+		if v > model.CapacityML {
+			return fmt.Errorf("%s=%s is more than one execute_io_action may move: the vial's capacity, %s mL ([bioreactor] model %s)",
+				key, payload.PyFloat(v), payload.PyFloat(model.CapacityML), model.Name)
 		}
 		return nil
 	}
@@ -72,6 +81,10 @@ func checkDoses(wasteML float64, doses []payload.Dose) error {
 			return err
 		}
 		sum += d.ML
+	}
+	if sum > model.CapacityML {
+		return fmt.Errorf("the doses add %s mL, more than one execute_io_action may add: the vial's capacity, %s mL ([bioreactor] model %s)",
+			payload.PyFloat(sum), payload.PyFloat(model.CapacityML), model.Name)
 	}
 	if wasteML < sum-1e-9 {
 		//lint:ignore ST1005 upstream's message, which people search for
@@ -130,6 +143,7 @@ func (a *Automation) leaf(ctx context.Context, wasteML float64, doses []payload.
 	projected := a.CurrentVolume()
 	stopAt := a.model.MaxFillML
 	pause := time.Duration(a.Limits.Pause * float64(time.Second))
+	added := 0.0
 	for _, d := range doses {
 		if projected+d.ML >= stopAt {
 			a.Log.Error("Pausing all pumping since %s + %s mL is beyond safety threshold %s mL.", payload.PyFloat(projected), payload.PyFloat(d.ML), payload.PyFloat(stopAt))
@@ -139,8 +153,9 @@ func (a *Automation) leaf(ctx context.Context, wasteML float64, doses []payload.
 		moved, err := a.gatedPump(ctx, funcs[d.Key], d.ML, pause)
 		res.Add(d.Key, moved)
 		projected += moved
+		added += moved
 		if err != nil {
-			return err
+			return a.wasteAfterFailure(ctx, err, added, waste, res)
 		}
 	}
 	moved, err := a.gatedPump(ctx, waste, wasteML, 50*time.Millisecond)
@@ -166,4 +181,29 @@ func (a *Automation) gatedPump(ctx context.Context, fn PumpFunc, ml float64, pau
 		return moved, err
 	}
 	return moved, clock.Sleep(ctx, a.Env().Sched, pause)
+}
+
+// wasteAfterFailure is the rule for an execute_io_action that fails part-way
+// (a pump function's error, a pump that is not wired): every mL that went in
+// is removed again, with the usual extra waste, so that a failing dose
+// cannot fill the vial run after run. It returns the original error. When
+// the job is stopping (ctx ended), no pump starts: the log says what moved.
+func (a *Automation) wasteAfterFailure(ctx context.Context, err error, added float64, waste PumpFunc, res payload.Volumes) error {
+	if added <= 0 || waste == nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		a.Log.Warning("%s mL went in and no waste was removed for it: the job stopped during execute_io_action.", payload.PyFloat(added))
+		return err
+	}
+	a.Log.Warning("execute_io_action failed after %s mL went in (%v); removing %s mL of waste for it.", payload.PyFloat(added), err, payload.PyFloat(added))
+	moved, werr := a.gatedPump(ctx, waste, added, 50*time.Millisecond)
+	res.Add("waste_ml", moved)
+	if werr == nil {
+		_, werr = a.gatedPump(ctx, waste, added*a.Limits.Multiplier, 50*time.Millisecond)
+	}
+	if werr != nil {
+		a.Log.Error("removing waste after a failed execute_io_action failed too: %v", werr)
+	}
+	return err
 }

@@ -2,7 +2,10 @@ package dosing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
@@ -45,9 +48,20 @@ func PumpFuncName(name string) string {
 	return "add_" + name + "_to_bioreactor"
 }
 
+// ReturnTolerance is how much more than it was asked a program pump function
+// may report having moved: 5 % of the request, and at least 0.01 mL (a scale
+// or an external pump's own rounding).
+func ReturnTolerance(asked float64) float64 { return math.Max(0.01, 0.05*asked) }
+
 // accounted runs a program pump function in an accounting scope: what pumps
 // publish inside it is counted, and whatever it returns beyond that is
 // published as one dosing event, so the liquid model sees each mL once.
+//
+// What a function may return: the mL it moved, at most what it was asked
+// (within ReturnTolerance), or None when the pumps it ran reported the
+// volume. Anything else is an error, and only what its pumps reported is
+// booked: a function that claims liquid it did not move must not fake the
+// liquid model.
 func (a *Automation) accounted(event string, fn PumpFunc) PumpFunc {
 	return func(ctx context.Context, ml float64) (float64, error) {
 		s := &pumpScope{event: event}
@@ -58,18 +72,25 @@ func (a *Automation) accounted(event string, fn PumpFunc) PumpFunc {
 		a.mu.Lock()
 		a.scopes = a.scopes[:len(a.scopes)-1]
 		a.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-		if moved != moved || moved < 0 || moved > 1e300 {
-			return 0, fmt.Errorf("%s: the pump function returned %v; it must return the mL it moved (a finite number ≥ 0)", event, moved)
+		fname := PumpFuncName(strings.TrimPrefix(strings.TrimPrefix(event, "add_"), "remove_"))
+		switch {
+		case errors.Is(err, ErrReturnedNone):
+			return s.reported, nil
+		case err != nil:
+			return s.reported, err
+		case math.IsNaN(moved) || math.IsInf(moved, 0) || moved < 0:
+			return s.reported, fmt.Errorf("%s returned %v; it must return the mL it moved (a finite number ≥ 0), or None when its pumps reported it", fname, moved)
+		case moved > ml+ReturnTolerance(ml):
+			return s.reported, fmt.Errorf("%s returned %s mL when it was asked for %s mL; a pump function returns at most what it was asked (within 5 %% or 0.01 mL), so only the %s mL its pumps reported is booked",
+				fname, payload.PyFloat(moved), payload.PyFloat(ml), payload.PyFloat(s.reported))
 		}
 		rest := moved - s.reported
 		switch {
 		case rest > 1e-9:
 			a.publishDosingEvent(event, rest)
 		case rest < -1e-9:
-			a.Log.Warning("%s: the pump function returned %s mL but its pumps reported %s mL; keeping the pumps' figure", event, payload.PyFloat(moved), payload.PyFloat(s.reported))
+			a.Log.Warning("%s returned %s mL but its pumps reported %s mL; keeping the pumps' figure", fname, payload.PyFloat(moved), payload.PyFloat(s.reported))
+			moved = s.reported
 		}
 		return moved, nil
 	}

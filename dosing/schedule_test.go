@@ -162,7 +162,7 @@ func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	long := func(ctx context.Context, a *Automation) (*payload.Event, error) {
-		_, err := a.Pump(ctx, "media", ptr(30), nil)
+		_, err := a.Pump(ctx, "media", ptr(20), nil)
 		return nil, err
 	}
 	a := h.start(&fakeProgram{exec: long})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/piolab/pio/calibration"
+	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/pubsub"
 )
@@ -114,13 +115,30 @@ func checkVolume(what string, v *float64) error {
 	return nil
 }
 
-// RunPump runs a pump and returns the millilitres it moved (by its
-// calibration). It stops early, and reports only what moved, when ctx ends
-// (a stop command, the job sleeping or ending, a lost broker: Env.StopPumps).
-// The PWM output is off when RunPump returns, whatever happened; if it cannot
-// be switched off, the board is halted and the error returned.
-func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
-	action := ActionName(req.Device)
+// pumpPlan is a checked pump request: everything RunPump needs to start.
+type pumpPlan struct {
+	action  string
+	event   string
+	channel int
+	cal     calibration.Pump
+	model   config.Model
+	inflow  bool
+}
+
+// CheckPump checks a pump request as RunPump will, without running or
+// publishing anything: a pump job checks its request before it announces
+// itself, so that nothing is published for a refused request.
+func CheckPump(env *Env, req PumpRequest) error {
+	_, err := planPump(env, req)
+	return err
+}
+
+// planPump checks a request: one mode, a finite volume or time within the
+// dose limits (doselimits.go), a PWM channel for the device, a calibration,
+// and room in the vial for an inflow.
+func planPump(env *Env, req PumpRequest) (pumpPlan, error) {
+	p := pumpPlan{action: ActionName(req.Device), event: req.Event, inflow: req.Device != "waste"}
+	action := p.action
 	modes := 0
 	for _, set := range []bool{req.ML != nil, req.Duration != nil, req.Continuously} {
 		if set {
@@ -128,57 +146,83 @@ func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 		}
 	}
 	if modes != 1 {
-		return 0, fmt.Errorf("%s: select exactly one of ml, duration, or continuously", action)
+		return p, fmt.Errorf("%s: select exactly one of ml, duration, or continuously", action)
 	}
 	if err := checkVolume("ml", req.ML); err != nil {
-		return 0, fmt.Errorf("%s: %w", action, err)
+		return p, fmt.Errorf("%s: %w", action, err)
 	}
 	if err := checkVolume("duration", req.Duration); err != nil {
-		return 0, fmt.Errorf("%s: %w", action, err)
+		return p, fmt.Errorf("%s: %w", action, err)
 	}
 	o, err := env.Options()
 	if err != nil {
-		return 0, err
+		return p, err
 	}
 	channel, ok := o.PWMChannel(req.Device)
 	if !ok {
-		return 0, fmt.Errorf("%s: no PWM channel is assigned to %q; add `<channel>=%s` to the [PWM] config section", action, req.Device, req.Device)
+		return p, fmt.Errorf("%s: no PWM channel is assigned to %q; add `<channel>=%s` to the [PWM] config section", action, req.Device, req.Device)
 	}
-	model := o.Bioreactor.Model
-	inflow := req.Device != "waste"
-	if req.Continuously && inflow {
-		if st, ok, _ := env.Liquid.Load(req.Experiment); ok && st.CurrentVolumeML >= model.MaxFillML {
-			return 0, fmt.Errorf("%s: the vial is modelled at %.2f mL, at or above its max fill of %v mL; not starting a continuous inflow", action, st.CurrentVolumeML, model.MaxFillML)
+	p.channel = channel
+	p.model = o.Bioreactor.Model
+	if req.Continuously && p.inflow {
+		if st, ok, _ := env.Liquid.Load(req.Experiment); ok && st.CurrentVolumeML >= p.model.MaxFillML {
+			return p, fmt.Errorf("%s: the vial is modelled at %.2f mL, at or above its max fill of %v mL; not starting a continuous inflow", action, st.CurrentVolumeML, p.model.MaxFillML)
 		}
 	}
-	cal, err := env.PumpCalibration(req.Device)
+	p.cal, err = env.PumpCalibration(req.Device)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", action, err)
+		return p, fmt.Errorf("%s: %w", action, err)
 	}
-	if cal.Default && (req.ML != nil || req.Continuously && inflow) && !env.Board.Simulated() {
-		return 0, fmt.Errorf("%s: %w", action, &CalibrationError{Device: req.Device})
+	if p.cal.Default && (req.ML != nil || req.Continuously && p.inflow) && !env.Board.Simulated() {
+		return p, fmt.Errorf("%s: %w", action, &CalibrationError{Device: req.Device})
 	}
+	if !req.Continuously {
+		current := 0.0
+		if p.inflow {
+			st, err := LoadLiquidState(env, req.Experiment)
+			if err != nil {
+				return p, fmt.Errorf("%s: reading the liquid model: %w", action, err)
+			}
+			current = st.CurrentVolumeML
+		}
+		if err := checkDoseLimits(action, req.Device, req, p.model, p.cal, current); err != nil {
+			return p, err
+		}
+	}
+	if p.event == "" {
+		p.event = EventName(req.Device)
+	}
+	return p, nil
+}
+
+// RunPump runs a pump and returns the millilitres it moved (by its
+// calibration). It stops early, and reports only what moved, when ctx ends
+// (a stop command, the job sleeping or ending, a lost broker: Env.StopPumps).
+// The PWM output is off when RunPump returns, whatever happened; if it cannot
+// be switched off, the board is halted and the error returned.
+func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
+	plan, err := planPump(env, req)
+	if err != nil {
+		return 0, err
+	}
+	action, cal, model, inflow := plan.action, plan.cal, plan.model, plan.inflow
 	if req.ML != nil && *req.ML == 0 || req.Duration != nil && *req.Duration == 0 {
 		return 0, nil // the pump is never energised
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("%s: not started: %w", action, err)
 	}
-	event := req.Event
-	if event == "" {
-		event = EventName(req.Device)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer env.trackPump(action, cancel)()
 
-	out, err := env.OpenPWM(req.Client, req.Experiment, channel, cal.Hz)
+	out, err := env.OpenPWM(req.Client, req.Experiment, plan.channel, cal.Hz)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", action, err)
 	}
 	defer out.Close()
 
-	pub := newEventPublisher(env, req.Client, req.Experiment, event, req.SourceOfEvent, req.OnEvent)
+	pub := newEventPublisher(env, req.Client, req.Experiment, plan.event, req.SourceOfEvent, req.OnEvent)
 	defer pub.close()
 	if req.OnStart != nil {
 		req.OnStart()

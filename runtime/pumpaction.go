@@ -18,11 +18,14 @@ type PumpAction struct {
 	Moved float64
 }
 
-// StartPumpAction checks nothing but the job's name and starts the job; the
-// request is checked by Run, as RunPump does.
+// StartPumpAction checks the request (CheckPump) and then starts the job:
+// a refused request publishes nothing.
 func StartPumpAction(env *Env, req PumpRequest) (*PumpAction, error) {
 	action := ActionName(req.Device)
 	req.Experiment = env.Experiment
+	if err := CheckPump(env, req); err != nil {
+		return nil, err
+	}
 	job, err := NewJob(env, action, env.Experiment, Hooks{
 		OnDisconnected:   func() { env.StopPumps(action) },
 		OnConnectionLost: func(error) { env.StopAllPumps() },

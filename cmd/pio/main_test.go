@@ -45,7 +45,7 @@ func freePort(t *testing.T) int {
 }
 
 // home makes a PIO_HOME with a config for broker port and a script that
-// pumps media for ten minutes as soon as the job is ready.
+// pumps media for 40 s (20 mL) as soon as the job is ready.
 func home(t *testing.T, port int) (dir, script string) {
 	dir = t.TempDir()
 	cfg := fmt.Sprintf("[mqtt]\nbroker_port=%d\n[cluster.topology]\nunit_name=u1\nexperiment=e1\n[dosing_automation.config]\nfirst_run_delay_seconds=0\n", port)
@@ -53,7 +53,7 @@ func home(t *testing.T, port int) (dir, script string) {
 		t.Fatal(err)
 	}
 	script = filepath.Join(dir, "long_pump.star")
-	os.WriteFile(script, []byte("def execute():\n    add_media(duration=600)\n"), 0o644)
+	os.WriteFile(script, []byte("def execute():\n    add_media(duration=40)\n"), 0o644)
 	return dir, script
 }
 

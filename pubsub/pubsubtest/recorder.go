@@ -40,6 +40,13 @@ func (r *Recorder) Published(topic string) []pubsub.Message {
 	return out
 }
 
+// Len is how many messages were published, on every topic.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.msgs)
+}
+
 // Payloads returns the payloads published on topic, in order.
 func (r *Recorder) Payloads(topic string) []string {
 	var out []string

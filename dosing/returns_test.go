@@ -1,0 +1,83 @@
+package dosing
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/runtime"
+)
+
+// returnsProgram's add_acid_to_bioreactor runs the acid pump for what it is
+// asked (or not), then returns what ret says.
+type returnsProgram struct {
+	fakeProgram
+	pump bool
+	ret  func(asked, pumped float64) (float64, error)
+}
+
+func (p *returnsProgram) PumpFunc(a *Automation, name string) (PumpFunc, bool) {
+	if name != "acid" {
+		return nil, false
+	}
+	return func(ctx context.Context, ml float64) (float64, error) {
+		pumped := 0.0
+		if p.pump {
+			var err error
+			if pumped, err = a.Pump(ctx, "salty_media", &ml, nil); err != nil {
+				return pumped, err
+			}
+		}
+		return p.ret(ml, pumped)
+	}, true
+}
+
+// The rules of a pump function's return value, with the volume the liquid
+// model books (by dosing events) and the waste that follows.
+func TestPumpFunctionReturnRules(t *testing.T) {
+	tests := []struct {
+		name      string
+		pump      bool
+		ret       func(asked, pumped float64) (float64, error)
+		wantErr   string
+		wantAcid  float64 // mL booked as acid (its pumps' events + the rest)
+		wantWaste float64 // mL of waste reported
+	}{
+		{"returns what it moved", true, func(a, p float64) (float64, error) { return p, nil }, "", 1, 1},
+		{"returns None after pumping", true, func(a, p float64) (float64, error) { return 0, ErrReturnedNone }, "", 1, 1},
+		{"an external pump returns the volume", false, func(a, p float64) (float64, error) { return a, nil }, "", 1, 1},
+		{"claims ten times what it moved", false, func(a, p float64) (float64, error) { return 10 * a, nil }, "returned 10.0 mL when it was asked for 1.0 mL", 0, 0},
+		{"claims more after pumping", true, func(a, p float64) (float64, error) { return 10 * a, nil }, "only the 1.0 mL its pumps reported is booked", 1, 1},
+		{"returns NaN", false, func(a, p float64) (float64, error) { return math.NaN(), nil }, "must return the mL it moved", 0, 0},
+		{"fails after pumping", true, func(a, p float64) (float64, error) { return 0, errors.New("valve stuck") }, "valve stuck", 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			if _, err := runtime.StartMonitor(h.env); err != nil {
+				t.Fatal(err)
+			}
+			a := h.start(&returnsProgram{pump: tt.pump, ret: tt.ret})
+			res, err := h.exec(a, 1, []payload.Dose{{Key: "acid_ml", ML: 1}})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			acid := sum(h.eventVolumes("add_salty_media")) + sum(h.eventVolumes("add_acid"))
+			if math.Abs(acid-tt.wantAcid) > 1e-9 {
+				t.Errorf("booked %v mL of acid, want %v", acid, tt.wantAcid)
+			}
+			if got := sum(h.eventVolumes("remove_waste")); math.Abs(got-tt.wantWaste*3) > 1e-9 {
+				t.Errorf("removed %v mL of waste, want %v (what went in, and the extra waste)", got, tt.wantWaste*3)
+			}
+			if err == nil && math.Abs(res.Get("acid_ml")-tt.wantAcid) > 1e-9 {
+				t.Errorf("execute_io_action reported %v mL of acid, want %v", res.Get("acid_ml"), tt.wantAcid)
+			}
+		})
+	}
+}
