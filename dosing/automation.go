@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -193,6 +194,9 @@ func settingValues(prog Program, overrides map[string]string) (map[string]any, e
 			}
 			return nil, fmt.Errorf("unknown setting %q for %s (settings: %s)", k, prog.Name(), strings.Join(declared, ", "))
 		}
+		if n := len(overrides[k]); n > runtime.MaxSettingBytes {
+			return nil, fmt.Errorf("setting %s: a value of %d bytes is more than a setting takes (%d bytes)", k, n, runtime.MaxSettingBytes)
+		}
 		v, err := payload.CastPayload(d.Datatype, overrides[k])
 		if err != nil {
 			return nil, fmt.Errorf("setting %s: %v", k, err)
@@ -245,11 +249,21 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// The bounds of the duration setting, in minutes. Below a second, execute()
+// would run back to back (upstream's fastest automation, the turbidostat,
+// runs every 15 s); above 30 days, it never runs in an experiment's life. Both
+// also keep the period a valid time.Duration.
+const (
+	MinDurationMinutes = 1.0 / 60
+	MaxDurationMinutes = 30 * 24 * 60.0
+)
+
 // checkDuration validates a duration in minutes.
 func checkDuration(v any) (float64, error) {
 	f, ok := toFloat(v)
-	if !ok || !(f > 0) {
-		return 0, fmt.Errorf("duration must be greater than 0 (minutes), got %v", v)
+	if !ok || !(f >= MinDurationMinutes && f <= MaxDurationMinutes) {
+		return 0, fmt.Errorf("duration must be from %s (1 s) to %s minutes (30 days), got %v",
+			payload.PyFloat(math.Round(MinDurationMinutes*1e4)/1e4), payload.PyFloat(MaxDurationMinutes), v)
 	}
 	return f, nil
 }

@@ -102,9 +102,12 @@ func TestDurationChangeAfterARunCountsFromTheLastRun(t *testing.T) {
 	}
 }
 
-func TestDurationRejectsNonPositive(t *testing.T) {
+// A duration out of its bounds is refused, on /set and at start: 1e-300 once
+// divided by zero, 1e-9 ran execute() thousands of times a second, and 1e308
+// overflowed the period.
+func TestDurationRejectsOutOfBounds(t *testing.T) {
 	h := newHarness(t)
-	for _, bad := range []string{"0", "-1", "-0.1", "abc"} {
+	for _, bad := range []string{"0", "-1", "-0.1", "abc", "1e-300", "1e-9", "1e-12", "0.01", "1e308", "43201", "inf"} {
 		bad := bad
 		h.clk.At(epoch.Add(time.Minute), func() { h.publish("pioreactor/unit1/exp1/dosing_automation/duration/set", bad) })
 	}
@@ -116,12 +119,14 @@ func TestDurationRejectsNonPositive(t *testing.T) {
 	if v, _ := a.Setting("duration"); v != 20.0 {
 		t.Errorf("duration = %v, want 20", v)
 	}
-	if !h.logged("ERROR", "duration must be greater than 0") {
-		t.Error("no error log for a non-positive duration")
+	if !h.logged("ERROR", "duration must be from 0.0167 (1 s) to 43200.0 minutes (30 days), got 1e-300") {
+		t.Error("no error log for duration 1e-300")
 	}
-	_, err := Start(newHarness(t).env, Options{Program: &fakeProgram{settings: twentyMinutes}, Overrides: map[string]string{"duration": "0"}})
-	if err == nil || !strings.Contains(err.Error(), "duration must be greater than 0") {
-		t.Errorf("--duration 0: %v", err)
+	for _, bad := range []string{"0", "1e-12", "1e308"} {
+		_, err := Start(newHarness(t).env, Options{Program: &fakeProgram{settings: twentyMinutes}, Overrides: map[string]string{"duration": bad}})
+		if err == nil || !strings.Contains(err.Error(), "setting duration: duration must be from 0.0167 (1 s) to 43200.0 minutes (30 days), got") {
+			t.Errorf("--duration %s: %v", bad, err)
+		}
 	}
 }
 

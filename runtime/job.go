@@ -26,9 +26,10 @@ const (
 	Lost         State = "lost"
 )
 
-// requestable are the states a /set command may ask for: upstream's
-// init and lost are the job's own (starting; its last will), never commands.
-const requestable = "ready, sleeping or disconnected"
+// requestable says which of the five states a /set command may ask for:
+// upstream's init and lost are the job's own (starting; its last will),
+// never commands.
+const requestable = "ask for ready, sleeping or disconnected; init and lost are states a job reaches on its own"
 
 func parseRequestedState(s string) (State, bool) {
 	switch st := State(strings.TrimSpace(s)); st {
@@ -37,6 +38,11 @@ func parseRequestedState(s string) (State, bool) {
 	}
 	return "", false
 }
+
+// MaxSettingBytes bounds a setting's value as text: a /set or a --<setting>
+// longer than this is refused before it is parsed. Settings are names,
+// numbers and short labels, published retained and logged on every change.
+const MaxSettingBytes = 4096
 
 // Setting is one published setting of a job.
 type Setting struct {
@@ -430,11 +436,15 @@ func (j *Job) onSet(m pubsub.Message) {
 		return
 	}
 	name := strings.TrimPrefix(parts[4], "$")
+	if len(m.Payload) > MaxSettingBytes {
+		j.Log.Error("%s: a value of %d bytes is more than a setting takes (%d bytes); %s is unchanged", m.Topic, len(m.Payload), MaxSettingBytes, name)
+		return
+	}
 	text := string(m.Payload)
 	if name == "state" {
 		st, ok := parseRequestedState(text)
 		if !ok {
-			j.Log.Error("%s: saw %.100q: not a state a job can be asked for (want %s)", m.Topic, text, requestable)
+			j.Log.Error("%s: saw %.100q: not a state a job can be asked for (%s); %s stays %s", m.Topic, text, requestable, j.Name, j.State())
 			return
 		}
 		j.SetState(st)

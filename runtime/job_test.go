@@ -56,7 +56,7 @@ func TestStatesOverSet(t *testing.T) {
 	if strings.Join(got, ",") != "init,ready,sleeping,ready,disconnected" {
 		t.Errorf("$state messages %v (init and lost are not states to ask for)", got)
 	}
-	if !h.logged("ERROR", `saw "lost": not a state a job can be asked for (want ready, sleeping or disconnected)`) {
+	if !h.logged("ERROR", `saw "lost": not a state a job can be asked for (ask for ready, sleeping or disconnected; init and lost are states a job reaches on its own); job stays ready`) {
 		t.Error("no error naming the refused state and the ones allowed")
 	}
 }
@@ -217,5 +217,30 @@ func TestLastWillAndSelfHeal(t *testing.T) {
 	pubsub.Crash(j.Client())
 	if m, _ := h.broker.Retained("pioreactor/unit1/exp1/job/$state"); string(m.Payload) != "lost" {
 		t.Errorf("retained $state %q after a crash, want lost", m.Payload)
+	}
+}
+
+// A 1 MB value for a string setting is refused: nothing is published or
+// logged with it.
+func TestHugeSettingValueRefused(t *testing.T) {
+	h := newHarness(t)
+	j := newTestJob(t, h, "job")
+	if err := j.AddSetting(Setting{Name: "label", Datatype: "string", Settable: true}, "a"); err != nil {
+		t.Fatal(err)
+	}
+	j.Start()
+	h.set("pioreactor/unit1/exp1/job/label/set", strings.Repeat("x", 1<<20))
+	if v, _ := j.Setting("label"); v != "a" {
+		t.Errorf("label = %.20q..., want unchanged", v)
+	}
+	if got := h.payloads("pioreactor/unit1/exp1/job/label"); len(got) != 1 {
+		t.Errorf("label published %d times, want once (its initial value)", len(got))
+	}
+	if !h.logged("ERROR", "a value of 1048576 bytes is more than a setting takes (4096 bytes); label is unchanged") {
+		t.Error("no error line naming the size and the limit")
+	}
+	h.set("pioreactor/unit1/exp1/job/label/set", strings.Repeat("y", 4096))
+	if v, _ := j.Setting("label"); v != strings.Repeat("y", 4096) {
+		t.Error("a 4096-byte value was refused")
 	}
 }
