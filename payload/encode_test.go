@@ -78,6 +78,11 @@ func TestCastPayload(t *testing.T) {
 		{TypeInteger, "4", int64(4), true}, {TypeInteger, "4.5", nil, false},
 		{TypeBoolean, "On", true, true}, {TypeBoolean, "0", false, true}, {TypeBoolean, "maybe", nil, false},
 		{TypeString, "hello", "hello", true}, {TypeJSON, "{bad", nil, false},
+		// A number keeps integral text an int and takes any other finite number.
+		{TypeNumber, "3", int64(3), true}, {TypeNumber, " -7 ", int64(-7), true}, {TypeNumber, "0.5", 0.5, true},
+		{TypeNumber, "3.0", 3.0, true}, {TypeNumber, "1e3", 1000.0, true}, {TypeNumber, "99999999999999999999", 1e20, true},
+		{TypeNumber, "NaN", nil, false}, {TypeNumber, "inf", nil, false}, {TypeNumber, "-Infinity", nil, false},
+		{TypeNumber, "lots", nil, false}, {TypeNumber, "", nil, false}, {TypeNumber, "1e309", nil, false},
 	}
 	for _, tt := range tests {
 		got, err := CastPayload(tt.datatype, tt.payload)

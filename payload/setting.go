@@ -15,7 +15,10 @@ const (
 	TypeFloat   = "float"
 	TypeInteger = "integer"
 	TypeBoolean = "boolean"
-	TypeJSON    = "json"
+	// TypeNumber is any finite number: integral text ("3") casts to an
+	// int64, anything else that parses ("0.5", "1e3") to a float64.
+	TypeNumber = "number"
+	TypeJSON   = "json"
 	// TypeAutomationEvent is latest_event's datatype: an Event as JSON.
 	TypeAutomationEvent = "AutomationEvent"
 )
@@ -23,7 +26,7 @@ const (
 // KnownDatatype reports whether a setting may be declared with datatype d.
 func KnownDatatype(d string) bool {
 	switch d {
-	case TypeString, TypeFloat, TypeInteger, TypeBoolean, TypeJSON, TypeAutomationEvent:
+	case TypeString, TypeFloat, TypeInteger, TypeNumber, TypeBoolean, TypeJSON, TypeAutomationEvent:
 		return true
 	}
 	return false
@@ -52,6 +55,11 @@ func CastPayload(datatype, payload string) (any, error) {
 			return nil, fmt.Errorf("want an integer, got %q", payload)
 		}
 		return n, nil
+	case TypeNumber:
+		if n, err := strconv.ParseInt(p, 10, 64); err == nil {
+			return n, nil
+		}
+		return CastPayload(TypeFloat, payload)
 	case TypeBoolean:
 		switch strings.ToLower(p) {
 		case "true", "1", "y", "on", "yes", "t":
