@@ -14,45 +14,109 @@ type Store interface {
 	Save(experiment string, s State) error
 }
 
+// Record is what the monitor keeps per experiment: the model, and which
+// identified events it has applied (saved together, so that an event is
+// never counted as applied without its volume, or the other way round).
+type Record struct {
+	State State
+	Seen  Seen
+}
+
+// RecordStore is a Store that also keeps the events applied. MemStore and
+// FileStore are both.
+type RecordStore interface {
+	Store
+	LoadRecord(experiment string) (Record, bool, error)
+	SaveRecord(experiment string, r Record) error
+}
+
 // MemStore keeps states in memory (simulation, tests).
 type MemStore struct {
 	mu sync.Mutex
-	m  map[string]State
+	m  map[string]Record
 }
 
 // NewMemStore returns an empty MemStore.
-func NewMemStore() *MemStore { return &MemStore{m: map[string]State{}} }
+func NewMemStore() *MemStore { return &MemStore{m: map[string]Record{}} }
 
 // Load implements Store.
 func (s *MemStore) Load(exp string) (State, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.m[exp]
-	return st, ok, nil
+	r, ok, err := s.LoadRecord(exp)
+	return r.State, ok, err
 }
 
-// Save implements Store.
+// Save implements Store; the events applied are kept.
 func (s *MemStore) Save(exp string, st State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[exp] = st
+	r := s.m[exp]
+	r.State = st
+	s.m[exp] = r
+	return nil
+}
+
+// LoadRecord implements RecordStore.
+func (s *MemStore) LoadRecord(exp string) (Record, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[exp]
+	return r, ok, nil
+}
+
+// SaveRecord implements RecordStore.
+func (s *MemStore) SaveRecord(exp string, r Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[exp] = r
 	return nil
 }
 
 // FileStore keeps states in one JSON file, replaced atomically on each save,
-// so a crash leaves either the old or the new file, never half of one.
+// so a crash leaves either the old or the new file, never half of one. Each
+// experiment's entry also lists the identified events applied to it
+// ("events_applied", see Seen).
 type FileStore struct {
 	Path string
 	mu   sync.Mutex
 }
 
 type fileState struct {
-	CurrentVolumeML    float64 `json:"current_volume_ml"`
-	EffluxTubeVolumeML float64 `json:"efflux_tube_volume_ml"`
-	AltMediaFraction   float64 `json:"alt_media_fraction"`
-	CumMediaML         float64 `json:"cumulative_media_added_ml"`
-	CumAltMediaML      float64 `json:"cumulative_alt_media_added_ml"`
-	CumWasteML         float64 `json:"cumulative_waste_removed_ml"`
+	CurrentVolumeML    float64      `json:"current_volume_ml"`
+	EffluxTubeVolumeML float64      `json:"efflux_tube_volume_ml"`
+	AltMediaFraction   float64      `json:"alt_media_fraction"`
+	CumMediaML         float64      `json:"cumulative_media_added_ml"`
+	CumAltMediaML      float64      `json:"cumulative_alt_media_added_ml"`
+	CumWasteML         float64      `json:"cumulative_waste_removed_ml"`
+	EventsApplied      []fileWindow `json:"events_applied,omitempty"`
+}
+
+// fileWindow is a Window: {"stream": "…", "through": 41, "above": [43]}.
+type fileWindow struct {
+	Stream  string   `json:"stream"`
+	Through uint64   `json:"through"`
+	Above   []uint64 `json:"above,omitempty"`
+}
+
+func (f fileState) record() Record {
+	ws := make([]Window, len(f.EventsApplied))
+	for i, w := range f.EventsApplied {
+		ws[i] = Window(w)
+	}
+	return Record{
+		State: State{CurrentVolumeML: f.CurrentVolumeML, EffluxTubeVolumeML: f.EffluxTubeVolumeML, AltMediaFraction: f.AltMediaFraction,
+			CumMediaML: f.CumMediaML, CumAltMediaML: f.CumAltMediaML, CumWasteML: f.CumWasteML},
+		Seen: SeenFrom(ws),
+	}
+}
+
+func fileRecord(r Record) fileState {
+	s := r.State
+	f := fileState{CurrentVolumeML: s.CurrentVolumeML, EffluxTubeVolumeML: s.EffluxTubeVolumeML, AltMediaFraction: s.AltMediaFraction,
+		CumMediaML: s.CumMediaML, CumAltMediaML: s.CumAltMediaML, CumWasteML: s.CumWasteML}
+	for _, w := range r.Seen.windows {
+		f.EventsApplied = append(f.EventsApplied, fileWindow(w))
+	}
+	return f
 }
 
 func (s *FileStore) readAll() (map[string]fileState, error) {
@@ -72,35 +136,70 @@ func (s *FileStore) readAll() (map[string]fileState, error) {
 
 // Load implements Store.
 func (s *FileStore) Load(exp string) (State, bool, error) {
+	r, ok, err := s.LoadRecord(exp)
+	return r.State, ok, err
+}
+
+// Save implements Store; the events applied are kept.
+func (s *FileStore) Save(exp string, st State) error {
+	return s.update(exp, func(r *Record) { r.State = st })
+}
+
+// LoadRecord implements RecordStore.
+func (s *FileStore) LoadRecord(exp string) (Record, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.readAll()
 	if err != nil {
-		return State{}, false, err
+		return Record{}, false, err
 	}
 	f, ok := m[exp]
-	return State(f), ok, nil
+	return f.record(), ok, nil
 }
 
-// Save implements Store.
-func (s *FileStore) Save(exp string, st State) error {
+// SaveRecord implements RecordStore.
+func (s *FileStore) SaveRecord(exp string, r Record) error {
+	return s.update(exp, func(old *Record) { *old = r })
+}
+
+func (s *FileStore) update(exp string, change func(*Record)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.readAll()
 	if err != nil {
 		return err
 	}
-	m[exp] = fileState(st)
+	r := m[exp].record()
+	change(&r)
+	m[exp] = fileRecord(r)
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
 		return fmt.Errorf("liquid store: %w", err)
 	}
-	tmp := s.Path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("liquid store: %w", err)
-	}
-	if err := os.Rename(tmp, s.Path); err != nil {
+	if err := replaceFile(s.Path, b); err != nil {
 		return fmt.Errorf("liquid store: %w", err)
 	}
 	return nil
+}
+
+// replaceFile writes b to path through a temporary file, synced before it
+// is renamed over path: after a power cut the store holds the old or the new
+// content, and a model the monitor confirmed is on disk.
+func replaceFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
