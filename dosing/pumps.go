@@ -143,15 +143,32 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 		delete(a.active, action)
 		a.mu.Unlock()
 	}()
-	stateTopic := env.Topic(a.Experiment, action, "$state")
-	publishState := func(s runtime.State) { _ = a.Client().Publish(stateTopic, []byte(s), 2, true) }
-	publishState(runtime.Init)
-	defer publishState(runtime.Disconnected)
-	return runtime.RunPump(pctx, env, runtime.PumpRequest{
+	req := runtime.PumpRequest{
 		Device: device, ML: ml, Duration: duration, Event: event, Experiment: a.Experiment,
 		SourceOfEvent: a.SourceOfEvent(), Client: a.Client(), Log: a.Log, OnEvent: a.report,
-		OnStart: func() { publishState(runtime.Ready) },
+		Holder: JobName + " (" + action + ")",
+	}
+	// A refused request publishes nothing, not even the action's init.
+	if err := runtime.CheckPump(env, req); err != nil {
+		return 0, err
+	}
+	// The action's $state has a connection of its own, whose last will
+	// marks it lost if this process dies mid-dose, as upstream's pump
+	// processes are marked.
+	stateTopic := env.Topic(a.Experiment, action, "$state")
+	client, err := env.Connect(pubsub.Options{
+		ClientID: fmt.Sprintf("%s-%s-%s-%s", action, env.Unit, a.Experiment, JobName),
+		Will:     &pubsub.Message{Topic: stateTopic, Payload: []byte(runtime.Lost), QoS: 2, Retained: true},
 	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", action, err)
+	}
+	defer client.Close()
+	publishState := func(s runtime.State) { _ = client.Publish(stateTopic, []byte(s), 2, true) }
+	publishState(runtime.Init)
+	defer publishState(runtime.Disconnected)
+	req.OnStart = func() { publishState(runtime.Ready) }
+	return runtime.RunPump(pctx, env, req)
 }
 
 // subscribeStopCommands listens, once for the job's life, for upstream's

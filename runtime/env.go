@@ -69,10 +69,12 @@ type Env struct {
 
 	topics map[topicKey]string // topics built once
 
-	mu     sync.Mutex
-	local  map[string]bool // job names running in this process
-	pumps  map[int]runningPump
-	pumpID int
+	mu    sync.Mutex
+	local map[string]bool // job names running in this process
+	// outputs are the PWM channels reserved in this process.
+	outputs map[int]*reservation
+	pumps   map[int]runningPump
+	pumpID  int
 }
 
 // claim marks a job name as running in this process.

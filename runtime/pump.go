@@ -35,6 +35,9 @@ type PumpRequest struct {
 	Log    *Logger
 	// OnEvent, if set, sees each volume published to dosing_events.
 	OnEvent func(ml float64)
+	// Holder names the job that runs the pump, as a busy channel reports it
+	// (e.g. "dosing_automation"); empty means the pump's action name.
+	Holder string
 	// OnStart, if set, is called once the request is accepted, just before
 	// the pump is switched on (a pump job publishes its ready state there).
 	OnStart func()
@@ -123,6 +126,7 @@ type pumpPlan struct {
 	cal     calibration.Pump
 	model   config.Model
 	inflow  bool
+	holder  string
 }
 
 // CheckPump checks a pump request as RunPump will, without running or
@@ -192,6 +196,10 @@ func planPump(env *Env, req PumpRequest) (pumpPlan, error) {
 	if p.event == "" {
 		p.event = EventName(req.Device)
 	}
+	p.holder = req.Holder
+	if p.holder == "" {
+		p.holder = action
+	}
 	return p, nil
 }
 
@@ -216,7 +224,7 @@ func RunPump(ctx context.Context, env *Env, req PumpRequest) (float64, error) {
 	defer cancel()
 	defer env.trackPump(action, cancel)()
 
-	out, err := env.OpenPWM(req.Client, req.Experiment, plan.channel, cal.Hz)
+	out, err := env.OpenPWM(req.Client, req.Experiment, plan.channel, cal.Hz, plan.holder)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", action, err)
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -82,22 +83,85 @@ func (b *dutyBook) changed(t string, p []byte) bool {
 	return true
 }
 
-// OpenPWM opens a PWM output of the board whose duty changes are published
-// on pwms/dc through client.
-func (e *Env) OpenPWM(client pubsub.Client, experiment string, channel int, hz float64) (hw.PWM, error) {
-	out, err := e.Board.PWM().Open(channel, hz)
+// reservation is a PWM channel held by a job in this process.
+type reservation struct {
+	job     string
+	count   int
+	release func() // the machine-wide lock, if any
+}
+
+// ReserveOutput makes job the one driver of a PWM channel, in this process
+// and, through the Registry, on the whole machine; a second job is told who
+// holds it. A job may reserve a channel it holds again (a pump job reserves
+// its channel before it announces itself, then opens it). The returned
+// function releases one reservation.
+func (e *Env) ReserveOutput(channel int, job, experiment string) (func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r, held := e.outputs[channel]; held {
+		if r.job != job {
+			return nil, fmt.Errorf("PWM channel %d %w by %s (in this process)", channel, ErrOutputInUse, r.job)
+		}
+		r.count++
+		return e.unreserve(channel), nil
+	}
+	r := &reservation{job: job, count: 1, release: func() {}}
+	if e.Registry != nil {
+		rel, err := e.Registry.AcquireOutput(channel, job, e.Unit, experiment)
+		if err != nil {
+			return nil, err
+		}
+		r.release = rel
+	}
+	if e.outputs == nil {
+		e.outputs = map[int]*reservation{}
+	}
+	e.outputs[channel] = r
+	return e.unreserve(channel), nil
+}
+
+func (e *Env) unreserve(channel int) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			r := e.outputs[channel]
+			if r == nil {
+				return
+			}
+			if r.count--; r.count == 0 {
+				delete(e.outputs, channel)
+				r.release()
+			}
+		})
+	}
+}
+
+// OpenPWM opens a PWM output of the board for job (the job or pump action
+// that drives it; see ReserveOutput), whose duty changes are published on
+// pwms/dc through client.
+func (e *Env) OpenPWM(client pubsub.Client, experiment string, channel int, hz float64, job string) (hw.PWM, error) {
+	release, err := e.ReserveOutput(channel, job, experiment)
 	if err != nil {
 		return nil, err
 	}
-	return &bookedPWM{PWM: out, env: e, client: client, topic: e.Topic(experiment, "pwms", "dc")}, nil
+	out, err := e.Board.PWM().Open(channel, hz)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &bookedPWM{PWM: out, env: e, client: client, topic: e.Topic(experiment, "pwms", "dc"), release: release}, nil
 }
 
 // bookedPWM is an output whose duty is kept in the Env's book.
 type bookedPWM struct {
 	hw.PWM
-	env    *Env
-	client pubsub.Client
-	topic  string
+	env     *Env
+	client  pubsub.Client
+	topic   string
+	release func()
+	closed  bool
 }
 
 func (p *bookedPWM) record(duty float64) {
@@ -128,5 +192,9 @@ func (p *bookedPWM) Halt() error {
 func (p *bookedPWM) Close() error {
 	err := p.PWM.Close()
 	p.record(0)
+	if !p.closed {
+		p.closed = true
+		p.release()
+	}
 	return err
 }

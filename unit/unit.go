@@ -33,7 +33,8 @@ import (
 
 // Options locate the unit's files and broker.
 type Options struct {
-	// Home holds config.ini, calibrations, the liquid store and job locks.
+	// Home holds config.ini, calibrations and the liquid store (job locks
+	// are per machine: RunDir).
 	// Empty means $PIO_HOME, else ~/.pio.
 	Home string
 	// ConfigFile, if set, is read instead of <home>/config.ini.
@@ -59,6 +60,35 @@ func Home(h string) string {
 		return filepath.Join(d, ".pio")
 	}
 	return ".pio"
+}
+
+// RunDir is where a unit's running jobs and driven outputs are registered
+// (runtime.Registry): $PIO_RUN_DIR/<unit>, else <temp dir>/pio/<unit>. It is
+// per machine and per unit, never per home: two pio commands started with
+// different homes still share one unit's pumps, so they must see each
+// other's locks. The kernel drops the locks of a dead process, and a reboot
+// empties the temp dir with them.
+func RunDir(unitName string) string {
+	base := os.Getenv("PIO_RUN_DIR")
+	if base == "" {
+		base = filepath.Join(os.TempDir(), "pio")
+	}
+	return filepath.Join(base, unitName)
+}
+
+// JobRegistry is the registry of the unit opts name (its RunDir), for the
+// commands that look at running jobs (pio kill).
+func JobRegistry(opts Options) (*runtime.Registry, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	unitName, _ := Identity(o, opts)
+	return &runtime.Registry{Dir: RunDir(unitName)}, nil
 }
 
 // LoadConfig reads the configuration for opts.
@@ -179,7 +209,7 @@ func Open(opts Options) (*Machine, error) {
 		Board: reactor, Config: cfg,
 		Calibrations: calibration.Store{Dir: filepath.Join(home, "calibrations")},
 		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
-		Registry:     &runtime.Registry{Dir: filepath.Join(home, "run")},
+		Registry:     &runtime.Registry{Dir: RunDir(unitName)},
 		Console:      log,
 	}
 	m.Supervisor = runtime.NewSupervisor(m.Env)

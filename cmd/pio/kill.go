@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -30,7 +29,10 @@ func killCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			opts := unitOptions(c, nil)
-			reg := &runtime.Registry{Dir: filepath.Join(unit.Home(opts.Home), "run")}
+			reg, err := unit.JobRegistry(opts)
+			if err != nil {
+				return err
+			}
 			var targets []runtime.Entry
 			if c.Bool("all") {
 				for _, e := range reg.List() {

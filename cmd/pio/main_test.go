@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	pioBin = filepath.Join(dir, "pio")
+	// Job and output locks are per machine; the tests keep theirs apart.
+	os.Setenv("PIO_RUN_DIR", filepath.Join(dir, "run"))
 	if out, err := exec.Command("go", "build", "-o", pioBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
@@ -249,6 +251,12 @@ func TestKilledJobIsLostAndRestartable(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 	b.obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "lost")
+	// The pump it was running is a job too: its own will marks it lost.
+	for deadline := time.Now().Add(15 * time.Second); b.obs.last("pioreactor/u1/e1/add_media/$state") != "lost"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("add_media/$state is %q after its process died, want lost", b.obs.last("pioreactor/u1/e1/add_media/$state"))
+		}
+	}
 
 	again, stderr := b.runScript(t)
 	again.Process.Signal(syscall.SIGTERM)
@@ -390,4 +398,27 @@ func TestManualPumpByVolumeAndKill(t *testing.T) {
 	}
 	waitExit(t, cont, &stderr)
 	obs.waitFor(t, "pioreactor/u1/e1/remove_waste/$state", "disconnected")
+}
+
+// A unit's jobs and pumps belong to the machine, not to a home folder: a
+// second run-script, or a manual pump, started with another home is told
+// who holds what, and publishes nothing.
+func TestUnitBelongsToTheMachineNotTheHome(t *testing.T) {
+	b := newExternalBroker(t)
+	first, stderr := b.runScript(t)
+	b.obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
+	otherHome, _ := home(t, 1)
+
+	out, err := pio(t, otherHome, "run-script", b.script, "--broker", b.addr).CombinedOutput()
+	want := fmt.Sprintf("dosing_automation job is already running (pid %d", first.Process.Pid)
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("run-script from another home: %v\n%s\nwant %q", err, out, want)
+	}
+	out, err = pio(t, otherHome, "--broker", b.addr, "run", "add_media", "--duration", "1").CombinedOutput()
+	want = fmt.Sprintf("add_media: PWM channel 2 is in use by dosing_automation (add_media) (pid %d)", first.Process.Pid)
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("manual pump from another home: %v\n%s\nwant %q", err, out, want)
+	}
+	first.Process.Signal(os.Interrupt)
+	waitExit(t, first, stderr)
 }
