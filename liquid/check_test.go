@@ -15,12 +15,12 @@ func TestCheckEvent(t *testing.T) {
 		want  string // "" accepts
 	}{
 		{"add_media", 0.5, ""},
-		{"add_media", -6, ""},                // takes back all that was booked
-		{"add_media", -6 - 1e-12, ""},        // rounding of a pump's correction
-		{"add_alt_media", -0.5, ""},          // same, alt media
-		{"remove_waste", -2, ""},             // same, waste
-		{"add_salty_media", -14, ""},         // a custom event corrects the volume
-		{"remove_waste", 40, ""},             // a whole vial is still one event
+		{"add_media", -6, ""},         // takes back all that was booked
+		{"add_media", -6 - 1e-12, ""}, // rounding of a pump's correction
+		{"add_alt_media", -0.5, ""},   // same, alt media
+		{"remove_waste", -2, ""},      // same, waste
+		{"add_salty_media", -14, ""},  // a custom event corrects the volume
+		{"remove_waste", 40, ""},      // a whole vial is still one event
 		{"add_media", -1000, "volume_change=-1000.0 mL is more than one event may move: the vial's capacity, 40.0 mL ([bioreactor] model pioreactor_40ml)"},
 		{"add_media", -6.5, "volume_change=-6.5 mL would take cumulative_media_added_ml from 6.0 mL below 0"},
 		{"add_alt_media", -1, "would take cumulative_alt_media_added_ml from 0.5 mL below 0"},
