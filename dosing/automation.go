@@ -95,6 +95,7 @@ type Automation struct {
 	msgs          *sched.Inbox[pubsub.Message]  // for a MessageHandler program
 	source        string                        // source_of_event of its pumps
 	settingsSince time.Time
+	runMoved      payload.Volumes // booked in the current run, by event
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
 	Doses, Errors int
@@ -350,8 +351,43 @@ func (a *Automation) RunOnce(ctx context.Context) {
 	if a.State() == runtime.Disconnected {
 		return
 	}
+	a.beginRun()
 	ev, err := a.prog.Execute(ctx, a)
 	a.publishOutcome(ctx, "execute()", ev, err)
+}
+
+// beginRun starts the tally of what one run of the program moves.
+func (a *Automation) beginRun() {
+	a.mu.Lock()
+	a.runMoved = a.runMoved[:0]
+	a.mu.Unlock()
+}
+
+// tally adds a booked volume to the current run's tally.
+func (a *Automation) tally(event string, ml float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range a.runMoved {
+		if a.runMoved[i].Key == event {
+			a.runMoved[i].ML += ml
+			return
+		}
+	}
+	a.runMoved = append(a.runMoved, payload.Dose{Key: event, ML: ml})
+}
+
+// movedThisRun describes the run's tally in a lab's words.
+func (a *Automation) movedThisRun() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.runMoved) == 0 {
+		return "no liquid moved in this run"
+	}
+	var parts []string
+	for _, v := range a.runMoved {
+		parts = append(parts, fmt.Sprintf("%s %s mL", v.Key, payload.PyFloat(math.Round(v.ML*1e4)/1e4)))
+	}
+	return "this run moved " + strings.Join(parts, ", ")
 }
 
 // publishOutcome makes what a run of the program returned the job's
@@ -359,8 +395,11 @@ func (a *Automation) RunOnce(ctx context.Context) {
 // It reports whether the run was interrupted because the job is stopping.
 func (a *Automation) publishOutcome(ctx context.Context, what string, ev *payload.Event, err error) (interrupted bool) {
 	switch {
-	case err != nil && (ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime)):
-		a.Log.Info("%s interrupted, the job is stopping: %v", what, err)
+	case err != nil && errors.Is(err, clock.ErrEndOfTime):
+		a.Log.Info("%s was still running when the simulation ended; %s.", what, a.movedThisRun())
+		return true
+	case ctx.Err() != nil:
+		a.Log.Notice("The job was stopped during %s: every pump is off; %s.", what, a.movedThisRun())
 		return true
 	case err != nil:
 		a.mu.Lock()

@@ -57,6 +57,7 @@ func (a *Automation) handleUntil(ctx context.Context, until time.Time) error {
 			if a.State() != runtime.Ready {
 				continue // upstream's automations ignore events while asleep
 			}
+			a.beginRun()
 			ev, err := h.Handle(ctx, a, m)
 			if a.publishOutcome(ctx, "the handler of "+m.Topic, ev, err) {
 				return err

@@ -103,6 +103,7 @@ func (a *Automation) publishDosingEvent(event string, ml float64) {
 	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: event, SourceOfEvent: &source,
 		Timestamp: payload.StructTimestamp(env.Sched.Now())}.AppendJSON(make([]byte, 0, 128))
 	a.report(ml)
+	a.tally(event, ml)
 	if err := a.Client().Publish(env.DosingEventsTopic(a.Experiment), b, 2, false); err != nil {
 		a.Log.Error("dosing event not published: %v", err)
 	}
@@ -145,7 +146,7 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 	}()
 	req := runtime.PumpRequest{
 		Device: device, ML: ml, Duration: duration, Event: event, Experiment: a.Experiment,
-		SourceOfEvent: a.SourceOfEvent(), Client: a.Client(), Log: a.Log, OnEvent: a.report,
+		SourceOfEvent: a.SourceOfEvent(), Client: a.Client(), Log: a.Log,
 		Holder: JobName + " (" + action + ")",
 	}
 	// A refused request publishes nothing, not even the action's init.
@@ -168,6 +169,11 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 	publishState(runtime.Init)
 	defer publishState(runtime.Disconnected)
 	req.OnStart = func() { publishState(runtime.Ready) }
+	booked := event
+	if booked == "" {
+		booked = runtime.EventName(device)
+	}
+	req.OnEvent = func(ml float64) { a.report(ml); a.tally(booked, ml) }
 	return runtime.RunPump(pctx, env, req)
 }
 

@@ -182,6 +182,10 @@ func TestCancelStopsPumpAndDisconnects(t *testing.T) {
 	if got := sum(h.eventVolumes("add_media")); got != 8 {
 		t.Errorf("add_media events sum %v, want 8 (what moved)", got)
 	}
+	// Said in the lab's words, not as "context canceled".
+	if !h.logged("NOTICE", "The job was stopped during execute(): every pump is off; this run moved add_media 8.0 mL.") {
+		t.Error("no line saying the run was stopped, the pumps are off and what moved")
+	}
 	if got := h.payloads("pioreactor/unit1/exp1/dosing_automation/$state"); got[len(got)-1] != "disconnected" {
 		t.Errorf("$state %v", got)
 	}

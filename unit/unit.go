@@ -257,7 +257,9 @@ func (m *Machine) Close() {
 
 // ScriptOptions run a script.
 type ScriptOptions struct {
-	Path      string
+	Path string
+	// Script, if set, is the script already loaded from Path (CheckScript).
+	Script    *script.Script
 	Overrides map[string]string
 	// Starting liquid values (nil: stored, else config defaults).
 	CurrentVolumeML, AltMediaFraction, EffluxTubeVolumeML *float64
@@ -266,9 +268,12 @@ type ScriptOptions struct {
 // StartScript loads a script and starts its dosing automation on env. The
 // caller runs it with Run.
 func StartScript(env *runtime.Env, o ScriptOptions) (*dosing.Automation, error) {
-	s, err := LoadScript(o.Path, env.Unit, env.Experiment)
-	if err != nil {
-		return nil, err
+	s := o.Script
+	if s == nil {
+		var err error
+		if s, err = LoadScript(o.Path, env.Unit, env.Experiment); err != nil {
+			return nil, err
+		}
 	}
 	return dosing.Start(env, dosing.Options{
 		Program: s, Overrides: o.Overrides,
@@ -285,6 +290,22 @@ func LoadScript(path, unitName, experiment string) (*script.Script, error) {
 		}
 	}
 	return script.LoadFile(path, unitName, experiment)
+}
+
+// CheckScript loads a script as the unit opts name would run it, before
+// anything starts: a script that does not load starts no broker, no monitor
+// and publishes nothing.
+func CheckScript(opts Options, path string) (*script.Script, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	unitName, experiment := Identity(o, opts)
+	return LoadScript(path, unitName, experiment)
 }
 
 // RunScript runs a script on the machine until ctx ends or the job stops.

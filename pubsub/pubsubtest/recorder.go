@@ -63,6 +63,13 @@ func (r *Recorder) Log(level, msg string) {
 	r.mu.Unlock()
 }
 
+// Logs returns the log records, "LEVEL: message", in order.
+func (r *Recorder) Logs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.logs...)
+}
+
 // Logged reports whether a record of level contains substr.
 func (r *Recorder) Logged(level, substr string) bool {
 	r.mu.Lock()
