@@ -81,3 +81,45 @@ func TestPumpFunctionReturnRules(t *testing.T) {
 		})
 	}
 }
+
+// unwiredProgram's acid function drives a pump that has no PWM channel.
+type unwiredProgram struct{ fakeProgram }
+
+func (p *unwiredProgram) PumpFunc(a *Automation, name string) (PumpFunc, bool) {
+	if name != "acid" {
+		return nil, false
+	}
+	return func(ctx context.Context, ml float64) (float64, error) {
+		return a.Pump(ctx, "vinegar", &ml, nil)
+	}, true
+}
+
+// An extra pump with no [PWM] channel fails after media went in: the waste
+// for that media is still removed, every run, so the vial does not fill.
+func TestFailedDoseStillRemovesWaste(t *testing.T) {
+	h := newHarness(t)
+	if _, err := runtime.StartMonitor(h.env); err != nil {
+		t.Fatal(err)
+	}
+	a := h.start(&unwiredProgram{})
+	for run := 0; run < 3; run++ {
+		_, err := h.exec(a, 2, []payload.Dose{{Key: "media_ml", ML: 1}, {Key: "acid_ml", ML: 1}})
+		if err == nil || !strings.Contains(err.Error(), `no PWM channel is assigned to "vinegar"`) {
+			t.Fatalf("run %d: error %v", run, err)
+		}
+	}
+	// max_subdose 1 splits each run in halves; the first half fails after
+	// 0.5 mL of media, and the second never runs.
+	if got := sum(h.eventVolumes("add_media")); math.Abs(got-1.5) > 1e-9 {
+		t.Errorf("media %v mL, want 1.5", got)
+	}
+	if got := sum(h.eventVolumes("remove_waste")); math.Abs(got-4.5) > 1e-9 {
+		t.Errorf("waste %v mL, want 4.5 (0.5 mL a run and twice that extra)", got)
+	}
+	if v := a.CurrentVolume(); math.Abs(v-14) > 1e-9 {
+		t.Errorf("volume %v mL after three failed runs, want 14", v)
+	}
+	if !h.logged("WARNING", "execute_io_action failed after 0.5 mL went in") {
+		t.Error("no warning about the failed dose and its waste")
+	}
+}
