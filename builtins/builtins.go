@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"time"
 
+	starjson "go.starlark.net/lib/json"
+	starmath "go.starlark.net/lib/math"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 )
@@ -88,8 +90,15 @@ func dosingHost(th *starlark.Thread, b *starlark.Builtin) (DosingHost, context.C
 
 // Common returns the builtins every script family has. unit and experiment
 // are given as values because they are fixed for a run.
+//
+// math and json are starlark-go's own modules (math.pow, math.exp,
+// math.log, json.encode, json.decode, ...). Its time module is not offered:
+// its clock is not the runtime's, so time.now() would bypass the virtual
+// time of pio simulate; scripts read the runtime's clock with now().
 func Common(unit, experiment string) starlark.StringDict {
 	return starlark.StringDict{
+		"math":       starmath.Module,
+		"json":       starjson.Module,
 		"unit":       starlark.String(unit),
 		"experiment": starlark.String(experiment),
 		"sleep":      starlark.NewBuiltin("sleep", sleep),
