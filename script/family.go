@@ -57,8 +57,13 @@ func familyTypes() string {
 func DetectFamily(file string, src []byte) (Family, string, error) {
 	f, err := FileOptions.Parse(file, src, 0)
 	if err != nil {
-		return Family{}, "", FormatError(err, nil, 0, "")
+		return Family{}, "", parseError(err, src)
 	}
+	return detectFamily(f)
+}
+
+// detectFamily is DetectFamily on a parsed script.
+func detectFamily(f *syntax.File) (Family, string, error) {
 	for _, stmt := range f.Stmts {
 		assign, ok := stmt.(*syntax.AssignStmt)
 		if !ok || assign.Op != syntax.EQ {
@@ -103,6 +108,9 @@ func explainUndefined(err *Error, fam Family, declaredAt string) *Error {
 				name, other.Type, fam.Type, where, name)
 			return err
 		}
+	}
+	if h := undefinedHint(name); h != "" {
+		err.Msg += hintSep + h
 	}
 	return err
 }

@@ -52,6 +52,8 @@ type Script struct {
 	settings []dosing.SettingDecl
 	execute  *starlark.Function
 	store    *builtins.Store
+	pumps    map[string]pumpCall // by function name
+	info     *scriptInfo
 	// handlers maps topic filters to on-message functions (the handlers dict).
 	handlers []handler
 }
@@ -81,13 +83,20 @@ type Module struct {
 	Family  Family
 	Globals starlark.StringDict
 	Store   *builtins.Store
+	src     []byte
 }
 
 // LoadModule runs a script's top level with the builtins of its family
-// (DetectFamily) and returns its globals. Errors carry file:line:col.
+// (DetectFamily) and returns its globals. Errors carry file:line:col, and a
+// hint when Python habits caused them. A script that reads the settings
+// dict (checkSettingsReads) is refused before it runs.
 func LoadModule(path string, src []byte, unit, experiment string) (*Module, error) {
 	file := filepath.Base(path)
-	fam, declaredAt, err := DetectFamily(file, src)
+	f, err := FileOptions.Parse(file, src, 0)
+	if err != nil {
+		return nil, parseError(err, src)
+	}
+	fam, declaredAt, err := detectFamily(f)
 	if err != nil {
 		return nil, err
 	}
@@ -95,17 +104,25 @@ func LoadModule(path string, src []byte, unit, experiment string) (*Module, erro
 	for k, v := range fam.Builtins() {
 		universe[k] = v
 	}
-	th := &starlark.Thread{Name: "load " + file, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, msg) }}
-	th.SetMaxExecutionSteps(LoadSteps)
-	globals, err := starlark.ExecFileOptions(FileOptions, th, file, src, universe)
+	prog, err := starlark.FileProgram(f, universe.Has)
 	if err != nil {
-		err = FormatError(err, th, LoadSteps, "the limit of a script's top level")
+		err = FormatError(err, nil, 0, "")
 		if se, ok := err.(*Error); ok {
 			err = explainUndefined(se, fam, declaredAt)
 		}
 		return nil, err
 	}
-	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store)}, nil
+	if err := checkSettingsReads(f); err != nil {
+		return nil, err
+	}
+	th := &starlark.Thread{Name: "load " + file, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, msg) }}
+	th.SetMaxExecutionSteps(LoadSteps)
+	globals, err := prog.Init(th, universe)
+	globals.Freeze()
+	if err != nil {
+		return nil, FormatError(err, th, LoadSteps, "the limit of a script's top level")
+	}
+	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store), src: src}, nil
 }
 
 // Load loads a dosing automation from source. A script of another family
@@ -122,9 +139,11 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	s := &Script{Path: path, file: file, store: m.Store}
 	globals := m.Globals
 	s.globals = globals
+	s.info = &scriptInfo{globals: globals, src: m.src}
 
 	s.name = strings.TrimSuffix(file, filepath.Ext(file))
-	if v, ok := globals["automation_name"]; ok {
+	v, declared := globals["automation_name"]
+	if declared {
 		str, ok := v.(starlark.String)
 		if !ok {
 			return nil, fmt.Errorf("%s: automation_name: got %s, want a string", file, v.Type())
@@ -132,7 +151,11 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 		s.name = string(str)
 	}
 	if !automationName.MatchString(s.name) || s.name == "config" {
-		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\")", file, s.name)
+		if !declared {
+			return nil, fmt.Errorf("%s: the automation's name comes from the file name, and %q is not lowercase words joined by _ (nor \"config\"): set automation_name = %q in the script or rename the file to %s%s",
+				file, s.name, suggestName(s.name), suggestName(s.name), filepath.Ext(file))
+		}
+		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\"), such as %q", file, s.name, suggestName(s.name))
 	}
 
 	if err := s.loadHandlers(globals); err != nil {
@@ -149,14 +172,11 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	}
 	s.execute = fn
 
-	for name, v := range globals {
-		if isPumpFuncName(name) {
-			f, ok := v.(*starlark.Function)
-			if !ok || f.NumParams() < 4 && !f.HasVarargs() {
-				return nil, fmt.Errorf("%s: %s must be a function of (ml, unit, experiment, source_of_event)", file, name)
-			}
-		}
+	pumps, err := bindPumpFuncs(file, globals)
+	if err != nil {
+		return nil, err
 	}
+	s.pumps = pumps
 
 	if v, ok := globals["settings"]; ok {
 		d, ok := v.(*starlark.Dict)
@@ -176,11 +196,6 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 		}
 	}
 	return s, nil
-}
-
-func isPumpFuncName(name string) bool {
-	return name == "remove_waste_from_bioreactor" ||
-		strings.HasPrefix(name, "add_") && strings.HasSuffix(name, "_to_bioreactor") && len(name) > len("add__to_bioreactor")
 }
 
 var settingNameRe = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
@@ -204,7 +219,9 @@ func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 		if name == "duration" { // minutes: always a float, as upstream publishes it
 			return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: float64(n)}, nil
 		}
-		return dosing.SettingDecl{Name: name, Datatype: payload.TypeInteger, Default: n}, nil
+		// Numbers are numbers: an int default takes any finite number
+		// ("0.5"); whole numbers stay ints ("3").
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeNumber, Default: n}, nil
 	case starlark.Bool:
 		return dosing.SettingDecl{Name: name, Datatype: payload.TypeBoolean, Default: bool(x)}, nil
 	case starlark.String:
@@ -221,6 +238,7 @@ func (s *Script) Settings() []dosing.SettingDecl { return s.settings }
 
 func (s *Script) newThread(ctx context.Context, a *dosing.Automation, deadline time.Time) *starlark.Thread {
 	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { a.Log.Info("%s", msg) }}
+	th.SetLocal(scriptInfoKey, s.info)
 	builtins.SetHost(th, &host{s: s, a: a, th: th, deadline: deadline,
 		unit: starlark.String(a.Env().Unit), experiment: starlark.String(a.Experiment), source: starlark.String(a.SourceOfEvent())})
 	builtins.SetContext(th, ctx)
@@ -385,32 +403,10 @@ func toJSON(v starlark.Value) (any, error) {
 	return nil, fmt.Errorf("cannot encode %s as JSON", v.Type())
 }
 
-// pumpFunc returns the script's add_<name>_to_bioreactor
-// (remove_waste_from_bioreactor for "waste"), called on th, positionally with
-// (ml, unit, experiment, source_of_event).
-func (s *Script) pumpFunc(h *host, name string) (dosing.PumpFunc, bool) {
-	fname := dosing.PumpFuncName(name)
-	fn, ok := s.globals[fname].(*starlark.Function)
-	if !ok {
-		return nil, false
-	}
-	th := h.th
-	return func(ctx context.Context, ml float64) (float64, error) {
-		args := starlark.Tuple{starlark.Float(ml), h.unit, h.experiment, h.source}
-		v, err := starlark.Call(th, fn, args, nil)
-		if err != nil {
-			return 0, err
-		}
-		f, ok := starlark.AsFloat(v)
-		if !ok {
-			return 0, fmt.Errorf("%s: %s returned %s; it must return the mL it moved", s.file, fname, v.Type())
-		}
-		return f, nil
-	}, true
-}
-
 // FormatError renders an error as "file:line:col: message", from the
-// innermost script frame, and explains step-limit and cancellation stops.
+// innermost script frame, explains step-limit and cancellation stops, and
+// adds a hint of what to write instead when a Python habit caused the error
+// (hints.go; with the script's own names when th runs a loaded Script).
 func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) error {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
@@ -418,23 +414,38 @@ func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) 
 		if th != nil && maxSteps > 0 && th.ExecutionSteps() >= maxSteps && strings.Contains(msg, "too many steps") {
 			msg = fmt.Sprintf("stopped after %d Starlark steps (%s): does a loop never end?", maxSteps, limit)
 		}
+		var info *scriptInfo
+		if th != nil {
+			info, _ = th.Local(scriptInfoKey).(*scriptInfo)
+		}
 		for i := len(ee.CallStack) - 1; i >= 0; i-- {
 			fr := ee.CallStack[i]
 			if fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
-				return &Error{Pos: fr.Pos.String(), Msg: msg, cause: err}
+				return &Error{Pos: fr.Pos.String(), Msg: runHint(msg, fr.Pos, info), cause: err}
 			}
 		}
 		return &Error{Msg: msg, cause: err}
 	}
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return &Error{Pos: se.Pos.String(), Msg: se.Msg, cause: err}
+		pos, msg := syntaxHint(se.Pos, se.Msg, nil)
+		return &Error{Pos: pos.String(), Msg: msg, cause: err}
 	}
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) && len(rl) > 0 {
 		return &Error{Pos: rl[0].Pos.String(), Msg: rl[0].Msg, cause: err}
 	}
 	return err
+}
+
+// parseError formats a parse error of src, with a hint that can quote src.
+func parseError(err error, src []byte) error {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		pos, msg := syntaxHint(se.Pos, se.Msg, src)
+		return &Error{Pos: pos.String(), Msg: msg, cause: err}
+	}
+	return FormatError(err, nil, 0, "")
 }
 
 // Error is a script error with its position.

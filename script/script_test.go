@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"go.starlark.net/starlark"
 
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/dosing"
@@ -182,6 +185,8 @@ func TestAPIScripts(t *testing.T) {
 	}{
 		{"settings_and_store.star", map[string]string{"volume": "0.75"}},
 		{"builtins_work.star", nil},
+		{"pump_args_by_name.star", nil},
+		{"math_json.star", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -230,9 +235,10 @@ func TestSettingOverridesAreChecked(t *testing.T) {
 		{map[string]string{"volumee": "1"}, `unknown setting "volumee" for settings_and_store (settings: duration, volume, count_to, label, enabled)`},
 		{map[string]string{"volume": "lots"}, `setting volume: want a number, got "lots"`},
 		{map[string]string{"volume": "NaN"}, `setting volume: want a finite number`},
-		{map[string]string{"count_to": "2.5"}, `setting count_to: want an integer`},
+		{map[string]string{"count_to": "many"}, `setting count_to: want a number, got "many"`},
+		{map[string]string{"count_to": "inf"}, `setting count_to: want a finite number`},
 		{map[string]string{"enabled": "sure"}, `setting enabled: want a boolean`},
-		{map[string]string{"duration": "-1"}, `duration must be greater than 0`},
+		{map[string]string{"duration": "-1"}, `setting duration: duration must be`},
 	}
 	for _, tt := range tests {
 		u := newUnit(t)
@@ -274,5 +280,79 @@ func TestEventDataKeepsScriptOrder(t *testing.T) {
 	want := `{"event_name":"Ordered","message":"keys in script order","data":{"zeta":1,"alpha":2.5,"mid":{"y":true,"b":null},"list":[3,"x"]}}`
 	if u.lastEvent != want {
 		t.Errorf("latest_event\n  %s\nwant\n  %s", u.lastEvent, want)
+	}
+}
+
+// A setting whose default is an int takes any finite number, from the
+// command line and over MQTT; whole numbers stay ints, and what is not a
+// finite number is refused.
+func TestIntSettingTakesAnyNumber(t *testing.T) {
+	u := newUnit(t)
+	st := start(t, u, "testdata/api/number_settings.star", map[string]string{"pulses": "2.5"})
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "ctl"})
+	set := func(at time.Duration, v string) {
+		u.clk.At(epoch.Add(at), func() {
+			ctl.Publish("pioreactor/u1/e1/dosing_automation/pulses/set", []byte(v), 1, false)
+		})
+	}
+	set(5*time.Minute, "4")
+	set(15*time.Minute, "0.25")
+	set(25*time.Minute, "nan")
+	st.run(t, u, 35*time.Minute)
+	var seen []string
+	for _, l := range st.logs {
+		if v, ok := strings.CutPrefix(l, "INFO: pulses="); ok {
+			seen = append(seen, v)
+		}
+	}
+	want := []string{"2.5 (float)", "4 (int)", "0.25 (float)", "0.25 (float)"}
+	if strings.Join(seen, "; ") != strings.Join(want, "; ") {
+		t.Errorf("the script saw pulses %q, want %q", seen, want)
+	}
+	refused := false
+	for _, e := range st.errors() {
+		refused = refused || strings.Contains(e, `want a finite number, got "nan"`)
+	}
+	if !refused || st.a.Errors != 0 {
+		t.Errorf("nan not refused clearly (errors %d): %q", st.a.Errors, st.errors())
+	}
+}
+
+// A pump function that returns None leaves the volume to what its own
+// pumps reported (dosing.ErrReturnedNone); any other non-number is an error
+// that names the function and the type.
+func TestPumpFunctionReturns(t *testing.T) {
+	src := []byte(`
+def add_salt_to_bioreactor(ml, unit, experiment, source_of_event):
+    pass
+
+def add_acid_to_bioreactor(ml, unit, experiment, source_of_event):
+    return [ml]
+
+def add_base_to_bioreactor(ml, unit, experiment, source_of_event):
+    return ml / 2
+
+def execute(): pass
+`)
+	s, err := Load("returns.star", src, "u1", "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &host{s: s, th: &starlark.Thread{}, unit: starlark.String("u1"), experiment: starlark.String("e1"), source: starlark.String("dosing_automation:returns")}
+	call := func(name string) (float64, error) {
+		f, ok := s.pumpFunc(h, name)
+		if !ok {
+			t.Fatalf("no pump function for %s", name)
+		}
+		return f(context.Background(), 0.5)
+	}
+	if ml, err := call("salt"); ml != 0 || !errors.Is(err, dosing.ErrReturnedNone) {
+		t.Errorf("returned None: got %v, %v; want 0, dosing.ErrReturnedNone", ml, err)
+	}
+	if _, err := call("acid"); err == nil || !strings.Contains(err.Error(), "add_acid_to_bioreactor returned list; it must return the mL it moved") {
+		t.Errorf("returned a list: err = %v", err)
+	}
+	if ml, err := call("base"); ml != 0.25 || err != nil {
+		t.Errorf("returned a number: got %v, %v", ml, err)
 	}
 }
