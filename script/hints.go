@@ -209,6 +209,9 @@ func fStringExample(literal string) string {
 		return general
 	}
 	q, body := literal[:1], literal[1:len(literal)-1]
+	// Doubled braces are literal braces: set them aside from the fields.
+	body = strings.NewReplacer("{{", "\x00", "}}", "\x01").Replace(body)
+	braces := strings.NewReplacer("\x00", "{{", "\x01", "}}")
 	var pct, brace strings.Builder // "%s mL" and "{} mL"
 	var args []string
 	withSpec := false
@@ -219,7 +222,7 @@ func fStringExample(literal string) string {
 			return general
 		}
 		pct.WriteString(percentEscape(text))
-		brace.WriteString(text)
+		brace.WriteString(braces.Replace(text))
 		expr := strings.TrimSpace(body[m[2]:m[3]])
 		if strings.HasSuffix(expr, "=") || strings.Contains(expr, q) {
 			return general
@@ -245,7 +248,7 @@ func fStringExample(literal string) string {
 		return general
 	}
 	pct.WriteString(percentEscape(body[last:]))
-	brace.WriteString(body[last:])
+	brace.WriteString(braces.Replace(body[last:]))
 	p := q + pct.String() + q
 	list := strings.Join(args, ", ")
 	if withSpec {
@@ -262,17 +265,16 @@ func fStringExample(literal string) string {
 	return out
 }
 
-// strayBrace reports whether the literal text of an f-string has a brace
-// that is not doubled ({{ or }}).
+// strayBrace reports whether the literal text of an f-string (doubled
+// braces set aside) has a brace.
 func strayBrace(text string) bool {
-	return strings.ContainsAny(strings.NewReplacer("{{", "", "}}", "").Replace(text), "{}")
+	return strings.ContainsAny(text, "{}")
 }
 
-// percentEscape writes literal text of an f-string for a % template.
+// percentEscape writes literal text of an f-string (doubled braces set
+// aside as \x00 and \x01) for a % template.
 func percentEscape(s string) string {
-	s = strings.ReplaceAll(s, "{{", "{")
-	s = strings.ReplaceAll(s, "}}", "}")
-	return strings.ReplaceAll(s, "%", "%%")
+	return strings.NewReplacer("\x00", "{", "\x01", "}", "%", "%%").Replace(s)
 }
 
 // offsetOf is the byte offset of a 1-based line and column (counted in

@@ -9,8 +9,11 @@
 //	def add_<name>_to_bioreactor(ml, unit, experiment, source_of_event): ...
 //	def remove_waste_from_bioreactor(ml, unit, experiment, source_of_event): ...
 //
-// Module globals are frozen after loading; scripts read settings with
-// setting(name) and keep state in store. docs/scripting.md is the reference.
+// Pump functions are called by name or by position (pumpfunc.go). Module
+// globals are frozen after loading; scripts read settings with setting(name)
+// (a read of the settings dict is refused at load, settingsread.go) and keep
+// state in store. Errors that Python habits cause carry a hint of what to
+// write instead (hints.go). docs/scripting.md is the reference.
 package script
 
 import (
