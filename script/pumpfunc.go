@@ -36,8 +36,29 @@ var positionalOrder = []string{"ml", "unit", "experiment", "source_of_event"}
 type pumpCall struct {
 	fn *starlark.Function
 	// byName are the parameters passed by name (each a key of pumpArgs),
-	// nil to pass the four arguments by position.
+	// nil to pass the four arguments by position; keys are their names as
+	// Starlark strings.
 	byName []string
+	keys   []starlark.Value
+}
+
+// inOrder reports whether fn's parameters are the four pio passes in its
+// order (source for source_of_event), with defaults for any others.
+func inOrder(fn *starlark.Function, positional int) bool {
+	if positional < 4 || fn.HasKwargs() {
+		return false
+	}
+	for i, want := range positionalOrder {
+		if p, _ := fn.Param(i); pumpArgs[p] != want {
+			return false
+		}
+	}
+	for i := 4; i < fn.NumParams(); i++ {
+		if p, _ := fn.Param(i); pumpArgs[p] != "" {
+			return false // another known name, which only by name fills
+		}
+	}
+	return true
 }
 
 // bindPumpFunc decides how the pump function fn is called, or says why it
@@ -64,6 +85,9 @@ func bindPumpFunc(fn *starlark.Function) (pumpCall, error) {
 	}
 	sig := fmt.Sprintf("%s(%s)", fn.Name(), strings.Join(paramNames(fn), ", "))
 	if hasML && len(unknownRequired) == 0 {
+		if inOrder(fn, positional) {
+			return pumpCall{fn: fn}, nil // by position binds the same, for less
+		}
 		if fn.HasKwargs() {
 			for _, a := range positionalOrder {
 				if !contains(known, a) && !(a == "source_of_event" && contains(known, "source")) {
@@ -71,7 +95,11 @@ func bindPumpFunc(fn *starlark.Function) (pumpCall, error) {
 				}
 			}
 		}
-		return pumpCall{fn: fn, byName: known}, nil
+		keys := make([]starlark.Value, len(known))
+		for i, p := range known {
+			keys[i] = starlark.String(p)
+		}
+		return pumpCall{fn: fn, byName: known, keys: keys}, nil
 	}
 	const contract = "pio calls a pump function with ml, unit, experiment and source_of_event: by name when every parameter without a default is named so (in any order; source works for source_of_event; unused ones may be left out), else by position in that order"
 	if positional < 4 && !fn.HasVarargs() {
@@ -219,7 +247,7 @@ func (s *Script) pumpFunc(h *host, name string) (dosing.PumpFunc, bool) {
 				default:
 					v = h.source
 				}
-				kwargs[i] = starlark.Tuple{starlark.String(p), v}
+				kwargs[i] = starlark.Tuple{pc.keys[i], v}
 			}
 		}
 		v, err := starlark.Call(th, pc.fn, args, kwargs)
