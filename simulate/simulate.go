@@ -11,15 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/dosing"
-	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
-	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
@@ -45,10 +41,19 @@ type Options struct {
 	Record io.Writer
 	// Progress, if set, receives a progress line as virtual time passes.
 	Progress io.Writer
-	Console  *slog.Logger
+	// Log, if set, receives the unit's log records at LogLevel and above
+	// (the zero value is INFO), one line each with its virtual time: the
+	// script's own log lines, its events, its pumps and every job's
+	// warnings and errors. See console.go for the format.
+	Log      io.Writer
+	LogLevel slog.Level
+	// Console, if set and Log is not, receives the log records instead.
+	Console *slog.Logger
 	// At, if set, is called before the run starts with the scheduler and the
 	// broker, so callers (tests) can schedule events at virtual times, or
-	// start more jobs (as actors) beside the automation.
+	// start more jobs (as actors) beside the automation. It runs after the
+	// summary's observer is set on the reactor (sim.Reactor.SetDutyObserver):
+	// replacing it leaves the summary without pump runs.
 	At func(s *sched.Virtual, b *pubsub.Memory, env *runtime.Env)
 }
 
@@ -60,33 +65,17 @@ type Record struct {
 	Retained bool    `json:"retained"`
 }
 
-// Summary reports a finished simulation.
-type Summary struct {
-	Automation string
-	Simulated  time.Duration
-	Wall       time.Duration
-	Messages   int
-	// Doses counts execute_io_action calls that completed; Errors, execute()
-	// runs that failed (their messages are in ErrorMessages, first 5).
-	Doses, Errors int
-	ErrorMessages []string
-	// EventML sums dosing_events volume_change per event name.
-	EventML map[string]float64
-	// Model is the liquid model at the end; Reactor, the simulated truth.
-	Model   liquid.State
-	Reactor sim.State
-	// FinalState is the automation's last $state.
-	FinalState string
-}
-
-// Run runs a simulation to its end.
+// Run runs a simulation to its end. Its error means the simulation could not
+// run (a script that does not load, a bad setting); a script that loaded and
+// then failed at run time is in the summary: see Summary.Err.
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	wallStart := time.Now()
 	cfg := o.Config
 	if cfg == nil {
 		cfg = config.New()
 	}
-	if _, err := cfg.Options(); err != nil { // every value checked before anything starts
+	opts, err := cfg.Options() // every value checked before anything starts
+	if err != nil {
 		return nil, err
 	}
 	if o.For <= 0 {
@@ -99,27 +88,25 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Experiment = "sim"
 	}
 	clk := sched.NewVirtual(Epoch)
-	clk.SetLimit(Epoch.Add(o.For))
+	end := Epoch.Add(o.For)
+	clk.SetLimit(end)
 	broker := pubsub.NewMemory()
 	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}}
+	sum.Liquid.ModelStart = runtime.DefaultLiquidState(opts).CurrentVolumeML
+	t := &tally{sum: sum, epoch: Epoch, spent: map[string]time.Duration{}, pumps: map[string]*pumpTally{},
+		stateTopic:     topic.State(o.Unit, o.Experiment, dosing.JobName),
+		eventsTopic:    topic.DosingEvents(o.Unit, o.Experiment),
+		latestTopic:    topic.Join(o.Unit, o.Experiment, dosing.JobName, "latest_event"),
+		volumeSetTopic: topic.Set(o.Unit, o.Experiment, "bioreactor", liquid.CurrentVolume),
+	}
 	var recErr error
 	enc := json.NewEncoder(io.Discard)
 	if o.Record != nil {
 		enc = json.NewEncoder(o.Record)
 		enc.SetEscapeHTML(false)
 	}
-	stateTopic := topic.State(o.Unit, o.Experiment, dosing.JobName)
-	eventsTopic := topic.DosingEvents(o.Unit, o.Experiment)
 	broker.Tap = func(_ string, m pubsub.Message) {
-		sum.Messages++
-		if m.Topic == stateTopic {
-			sum.FinalState = string(m.Payload)
-		}
-		if m.Topic == eventsTopic {
-			if ev, err := payload.ParseDosingEvent(m.Payload); err == nil {
-				sum.EventML[ev.Event] += float64(ev.VolumeChange)
-			}
-		}
+		t.onMessage(m, clk.Now())
 		if o.Record != nil && recErr == nil {
 			recErr = enc.Encode(Record{T: clk.Now().Sub(Epoch).Seconds(), Topic: m.Topic, Payload: string(m.Payload), Retained: m.Retained})
 		}
@@ -128,26 +115,32 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	console := o.Console
-	if console == nil {
-		console = slog.New(slog.DiscardHandler)
+	sum.Liquid.VialStart = reactor.State().VolumeML
+	reactor.SetDutyObserver(func(_ int, device string, duty float64) { t.onDuty(device, duty, clk.Now()) })
+	con := &console{now: func() time.Duration { return clk.Now().Sub(Epoch) }, log: o.Log, level: o.LogLevel, progress: o.Progress}
+	consoleLog := o.Console
+	switch {
+	case o.Log != nil:
+		consoleLog = slog.New(handler{c: con})
+	case consoleLog == nil:
+		consoleLog = slog.New(slog.DiscardHandler)
 	}
 	env := &runtime.Env{
 		Unit: o.Unit, Experiment: o.Experiment, Sched: clk,
 		Connect: func(opts pubsub.Options) (pubsub.Client, error) { return broker.Connect(opts), nil },
 		Board:   reactor, Config: cfg,
 		Liquid:  liquid.NewMemStore(),
-		Console: console,
+		Console: consoleLog,
 	}
 	if o.Progress != nil {
 		step := o.For / 50
 		if step < time.Minute {
 			step = time.Minute
 		}
-		for t := step; t < o.For; t += step {
-			t := t
-			clk.At(Epoch.Add(t), func() {
-				fmt.Fprintf(o.Progress, "\rsimulating %s: %3.0f%% (%v of %v)", o.Script, 100*t.Seconds()/o.For.Seconds(), t, o.For)
+		for at := step; at < o.For; at += step {
+			at := at
+			clk.At(Epoch.Add(at), func() {
+				con.Progress(fmt.Sprintf("simulating %s: %3.0f%% (%v of %v)", o.Script, 100*at.Seconds()/o.For.Seconds(), at, o.For))
 			})
 		}
 	}
@@ -170,54 +163,37 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return
 		}
 		sum.Automation = a.Program().Name()
-		errs := &sum.ErrorMessages
-		a.Log.OnRecord = func(level, msg string) {
-			if level == "ERROR" && len(*errs) < 5 {
-				*errs = append(*errs, msg)
-			}
-		}
+		a.Log.OnRecord = func(level, msg string) { t.onRecord(level, msg, a.Errors, clk.Now()) }
 		// When the automation ends, so does the unit.
 		_ = sup.Start(ctx, a, func(err error) { runErr = err; sup.StopAll() })
 	})
 	clk.Run(ctx)
 	if startErr != nil {
+		con.ClearProgress()
 		return nil, startErr
 	}
 	sup.Halt()
-	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "\r%s\r", strings.Repeat(" ", 72))
+	con.ClearProgress()
+	stop := clk.Now()
+	if stop.After(end) {
+		stop = end
+	}
+	t.finishStates(stop)
+	t.finishPumps(stop)
+	if t.ioOpen {
+		sum.IOActions.Interrupted++
 	}
 	sum.Doses, sum.Errors = a.Doses, a.Errors
 	if st, err := mon.Liquid(o.Experiment); err == nil {
 		sum.Model = st
 	}
+	_, sum.Liquid.DroppedEvents = mon.Counts()
 	sum.Reactor = reactor.State()
+	sum.Pumps = pumpRows(t, sum, env)
+	sum.Liquid.fill(sum, opts)
 	sum.Wall = time.Since(wallStart)
 	if recErr != nil {
 		return sum, fmt.Errorf("simulate: writing the record: %w", recErr)
 	}
 	return sum, runErr
-}
-
-// Print writes a short human summary.
-func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "simulated %v of %s in %v (%d MQTT messages)\n", s.Simulated, s.Automation, s.Wall.Round(time.Millisecond), s.Messages)
-	fmt.Fprintf(w, "doses (execute_io_action calls): %d   errors: %d   final state: %s\n", s.Doses, s.Errors, s.FinalState)
-	names := make([]string, 0, len(s.EventML))
-	for n := range s.EventML {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %10.3f mL (dosing_events)\n", n, s.EventML[n])
-	}
-	fmt.Fprintf(w, "liquid model: volume %.3f mL, alt-media fraction %.4f; simulated vial: %.3f mL, OD %.3f",
-		s.Model.CurrentVolumeML, s.Model.AltMediaFraction, s.Reactor.VolumeML, s.Reactor.OD)
-	if s.Reactor.OverflowML > 0 {
-		fmt.Fprintf(w, ", OVERFLOWED %.3f mL", s.Reactor.OverflowML)
-	}
-	fmt.Fprintln(w)
-	for _, e := range s.ErrorMessages {
-		fmt.Fprintf(w, "  error: %s\n", e)
-	}
 }

@@ -40,7 +40,7 @@ func TestChemostatDay(t *testing.T) {
 	var sum Summary = *s
 	var out strings.Builder
 	sum.Print(&out)
-	if !strings.Contains(out.String(), "doses (execute_io_action calls): 72") {
+	if !strings.Contains(out.String(), "execute_io_action calls: 72 started, 72 completed, 0 failed") {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/piolab/pio/calibration"
+	"github.com/piolab/pio/clock"
+	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/unit"
 )
 
@@ -48,21 +51,61 @@ func calibrationsCommand() *cli.Command {
 				},
 			},
 			{
-				Name:      "show",
-				Usage:     "show a device's active calibration",
-				ArgsUsage: "DEVICE",
+				Name:  "show",
+				Usage: "show the calibration a device's pump runs with",
+				Description: "Shows the active calibration; with none, what the pump runs with instead: on the\n" +
+					"simulated board, its factory calibration ([simulation] pump_ml_per_second), marked\n" +
+					"factory; on hardware, upstream's placeholder (0.0911 mL/s), marked default, with which\n" +
+					"dosing by mL is refused.",
+				ArgsUsage: "DEVICE (media_pump, alt_media_pump, waste_pump or <device>_pump)",
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return fmt.Errorf("name one device, e.g. media_pump")
 					}
-					p, err := store(c).Active(c.Args().First())
-					if err != nil {
-						return fmt.Errorf("%s: %w", c.Args().First(), err)
-					}
-					fmt.Fprintf(c.App.Writer, "%s/%s: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%, created %s\n", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC, p.CreatedAt.Format(time.RFC3339))
-					return nil
+					return showCalibration(c, store(c), c.Args().First())
 				},
 			},
 		},
 	}
+}
+
+// showCalibration prints the calibration a device's pump runs with, as
+// runtime.Env.PumpCalibration resolves it, and where it comes from.
+func showCalibration(c *cli.Context, st calibration.Store, name string) error {
+	device := strings.TrimSuffix(name, "_pump")
+	cfg, err := unit.LoadConfig(unitOptions(c, nil))
+	if err != nil {
+		return err
+	}
+	o, err := cfg.Options()
+	if err != nil {
+		return err
+	}
+	// The board pio runs on (unit.Open): the simulated reactor until a
+	// hardware board is configured.
+	board, err := unit.NewSimReactor(cfg, clock.Real{}, 0)
+	if err != nil {
+		return err
+	}
+	env := &runtime.Env{Board: board, Config: cfg, Calibrations: st}
+	p, err := env.PumpCalibration(device)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s/%s: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC)
+	_, activeErr := st.Active(p.Device)
+	setHint := fmt.Sprintf("pio calibrations set --device %s --ml-per-second <measured rate>", p.Device)
+	switch {
+	case activeErr == nil:
+		fmt.Fprintf(w, ", created %s (active)\n", p.CreatedAt.Format(time.RFC3339))
+	case p.Default:
+		fmt.Fprintf(w, " (default: no active calibration, so upstream's placeholder, with which dosing by mL is refused on hardware; run `%s`)\n", setHint)
+	default:
+		fmt.Fprintf(w, " (factory: no active calibration, so the %s's own, [simulation] pump_ml_per_second; to use a measured one, run `%s`)\n", board.Name(), setHint)
+	}
+	if _, ok := o.PWMChannel(device); !ok {
+		fmt.Fprintf(w, "note: no [PWM] channel is assigned to %q, so this pump cannot run; add `<channel>=%s` to the [PWM] config section\n", device, device)
+	}
+	return nil
 }

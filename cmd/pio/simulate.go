@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,9 +19,24 @@ func simulateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "simulate",
 		Usage:     "dry-run a script on a simulated reactor in virtual time",
-		ArgsUsage: "FILE.star [--for 24h] [--seed 1] [--record events.jsonl] [--<setting> VALUE]...",
+		ArgsUsage: "FILE.star [--for 24h] [--seed 1] [--record events.jsonl] [--quiet | --verbose] [--<setting> VALUE]...",
 		Description: "Runs the same runtime as run-script on a simulated unit, with a virtual clock and an\n" +
 			"in-process broker, as fast as the CPU allows. The same seed gives the same output.\n" +
+			"\n" +
+			"As it runs, it prints the unit's log lines to stderr with their virtual time since the\n" +
+			"start: the script's log.info(...) lines, its events, its pumps, and every warning and error:\n" +
+			"    2h05m00s  INFO     dosing_automation: added 1.0 mL\n" +
+			"--verbose adds the debug lines; --quiet prints no log lines and no summary.\n" +
+			"\n" +
+			"The summary, on stdout, counts the execute_io_action calls (started, completed, failed),\n" +
+			"every pump run by action with the volume booked on dosing_events and the volume the\n" +
+			"simulated pump truly moved, the time the automation spent in each state (ready,\n" +
+			"sleeping, ...), and why the liquid model and the simulated vial differ.\n" +
+			"\n" +
+			"The exit status is 1 when the script failed at least once (each failed execute() or\n" +
+			"handler run counts), with one line saying how often and the first error, also with --quiet:\n" +
+			"a lab can run pio simulate in its own CI.\n" +
+			"\n" +
 			"--record writes every MQTT message the unit published as one JSON line:\n" +
 			`{"t": <seconds since start>, "topic": "...", "payload": "...", "retained": true|false}`,
 		SkipFlagParsing: true,
@@ -29,15 +44,27 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "for", Value: 24 * time.Hour, Usage: "simulated time to run (Go duration: 90m, 24h, 72h)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed of the simulated reactor"},
 			&cli.StringFlag{Name: "record", Usage: "write every published MQTT message to this file (JSON lines)"},
-			&cli.BoolFlag{Name: "quiet", Usage: "print no summary"},
+			&cli.BoolFlag{Name: "quiet", Usage: "print no log lines and no summary (a failing script still exits 1 with one line)"},
+			&cli.BoolFlag{Name: "verbose", Usage: "print debug log lines too (also a global flag)"},
 		},
 		Action: func(c *cli.Context) error {
 			if wantsHelp(c.Args().Slice()) {
 				return cli.ShowSubcommandHelp(c)
 			}
-			p, err := parseScriptArgs(c.Args().Slice(), map[string]bool{"for": true, "seed": true, "record": true}, map[string]bool{"quiet": true})
+			p, err := parseScriptArgs(c.Args().Slice(), map[string]bool{"for": true, "seed": true, "record": true}, map[string]bool{"quiet": true, "verbose": true})
 			if err != nil {
 				return err
+			}
+			quiet, err := boolFlag(p.flags, "quiet", false)
+			if err != nil {
+				return err
+			}
+			verbose, err := boolFlag(p.flags, "verbose", globalBool(c, "verbose"))
+			if err != nil {
+				return err
+			}
+			if quiet && verbose {
+				return fmt.Errorf("--quiet and --verbose: choose one (--quiet prints nothing but a failure, --verbose adds debug lines)")
 			}
 			o := simulate.Options{Script: p.file, For: 24 * time.Hour, Seed: 1, Overrides: p.settings}
 			if v, ok := p.flags["for"]; ok {
@@ -65,16 +92,52 @@ func simulateCommand() *cli.Command {
 				defer w.Flush()
 				o.Record = w
 			}
-			if f, ok := c.App.ErrWriter.(*os.File); ok && isTerminal(f) {
-				o.Progress = f
+			if !quiet {
+				// Log lines go to stderr, line by line, beside the progress
+				// line; the summary goes to stdout.
+				o.Log = c.App.ErrWriter
+				if verbose {
+					o.LogLevel = slog.LevelDebug
+				}
+				if f, ok := c.App.ErrWriter.(*os.File); ok && isTerminal(f) {
+					o.Progress = f
+				}
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 			defer stop()
 			sum, err := simulate.Run(ctx, o)
-			if sum != nil && p.flags["quiet"] != "true" {
+			if sum != nil && !quiet {
 				sum.Print(c.App.Writer)
+			}
+			if err == nil && sum != nil {
+				err = sum.Err()
 			}
 			return err
 		},
 	}
+}
+
+// boolFlag reads a boolean flag given after the file (--quiet, --quiet=false).
+func boolFlag(flags map[string]string, name string, def bool) (bool, error) {
+	v, ok := flags[name]
+	if !ok {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("--%s: want true or false, got %q", name, v)
+	}
+	return b, nil
+}
+
+// globalBool is a global boolean flag given before the command (pio --verbose
+// simulate ...). The command's own flag of the same name, listed for its
+// help, is never parsed (SkipFlagParsing) and would hide it from c.Bool.
+func globalBool(c *cli.Context, name string) bool {
+	for _, parent := range c.Lineage()[1:] {
+		if parent.Bool(name) {
+			return true
+		}
+	}
+	return false
 }
