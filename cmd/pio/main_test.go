@@ -424,3 +424,34 @@ func TestUnitBelongsToTheMachineNotTheHome(t *testing.T) {
 	first.Process.Signal(os.Interrupt)
 	waitExit(t, first, stderr)
 }
+
+// A script that does not load starts nothing: no embedded broker, no
+// monitor, no message on a broker that runs.
+func TestBrokenScriptStartsNothing(t *testing.T) {
+	b := newExternalBroker(t)
+	broken := filepath.Join(b.dir, "broken.star")
+	os.WriteFile(broken, []byte("def execute():\n    x = 10**9\n"), 0o644)
+	out, err := pio(t, b.dir, "run-script", broken, "--broker", b.addr).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "broken.star:2:") {
+		t.Fatalf("broken script: %v\n%s", err, out)
+	}
+	// pio has exited: whatever it published reached the broker before this
+	// marker, and reaches the observer first.
+	if err := b.obs.client.Publish("pioreactor/test/marker", []byte("end"), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	b.obs.waitFor(t, "pioreactor/test/marker", "end")
+	b.obs.mu.Lock()
+	n := len(b.obs.msgs)
+	b.obs.mu.Unlock()
+	if n != 1 {
+		t.Errorf("a script that did not load published %d messages", n-1)
+	}
+
+	// Without a broker, none is started.
+	dir, _ := home(t, freePort(t))
+	out, err = pio(t, dir, "run-script", broken).CombinedOutput()
+	if err == nil || strings.Contains(string(out), "embedded broker") {
+		t.Errorf("broken script with no broker: %v\n%s", err, out)
+	}
+}

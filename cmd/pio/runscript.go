@@ -21,9 +21,9 @@ func runScriptCommand() *cli.Command {
 			"Global flags (--broker, --unit, --experiment, --config, --home) may follow the file.",
 		SkipFlagParsing: true,
 		Flags: []cli.Flag{
-			&cli.Float64Flag{Name: "current-volume-ml", Usage: "start the liquid model at this volume (default: stored, else [bioreactor] initial_volume_ml)"},
-			&cli.Float64Flag{Name: "alt-media-fraction", Usage: "start the liquid model at this alt-media fraction"},
-			&cli.Float64Flag{Name: "efflux-tube-volume-ml", Usage: "set the efflux tube volume"},
+			&cli.Float64Flag{Name: "current-volume-ml", Usage: "start the liquid model at this volume", DefaultText: "stored, else [bioreactor] initial_volume_ml"},
+			&cli.Float64Flag{Name: "alt-media-fraction", Usage: "start the liquid model at this alt-media fraction", DefaultText: "stored, else [bioreactor] initial_alt_media_fraction"},
+			&cli.Float64Flag{Name: "efflux-tube-volume-ml", Usage: "set the efflux tube volume", DefaultText: "stored, else [bioreactor] efflux_tube_volume_ml"},
 		},
 		Action: func(c *cli.Context) error {
 			if wantsHelp(c.Args().Slice()) {
@@ -45,7 +45,12 @@ func runScriptCommand() *cli.Command {
 					*dst = &f
 				}
 			}
-			m, err := unit.Open(unitOptions(c, p.flags))
+			uo := unitOptions(c, p.flags)
+			// The script is checked before the broker and the monitor start.
+			if so.Script, err = unit.CheckScript(uo, p.file); err != nil {
+				return err
+			}
+			m, err := unit.Open(uo)
 			if err != nil {
 				return err
 			}
