@@ -31,7 +31,7 @@ func TestInProcessSimulate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"simulated 24h0m0s of three_pumps", "doses (execute_io_action calls): 72", "18.000 mL (dosing_events)", "162.000 mL"} {
+	for _, want := range []string{"simulated 24h0m0s of three_pumps", "execute_io_action calls: 72 started, 72 completed, 0 failed", "booked    18.000 mL", "162.000 mL"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -308,7 +308,7 @@ func TestSimulateRecordsAndSummarises(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, w := range []string{"doses (execute_io_action calls): 6", "errors: 0", "add_salty_media"} {
+	for _, w := range []string{"execute_io_action calls: 6 started, 6 completed, 0 failed", "script errors: 0", "pump_salty_media"} {
 		if !strings.Contains(string(out), w) {
 			t.Errorf("summary lacks %q:\n%s", w, out)
 		}
