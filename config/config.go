@@ -127,6 +127,13 @@ home=
 # (relative standard deviation) of each pump's flow across seeds, 0 up to 1
 pump_ml_per_second=0.5
 pump_flow_spread=0.02
+
+[scripts]
+# the memory, in MB, that a process running a script (pio run-script, pio
+# simulate) may map beyond what it has when it starts: the script's values
+# and pio's own work, which takes up to about 24 MB. A script that needs more
+# is stopped, with every output off. 32 to 1048576.
+memory_limit_mb=128
 `
 
 // Where a value came from when it is not a file.

@@ -19,6 +19,7 @@ type Options struct {
 	Dosing     DosingOptions     // [dosing_automation.config]
 	Storage    StorageOptions    // [storage]
 	Simulation SimulationOptions // [simulation]
+	Scripts    ScriptsOptions    // [scripts]
 }
 
 // UnitOptions is [cluster.topology].
@@ -72,6 +73,18 @@ type SimulationOptions struct {
 	PumpMLPerSecond float64 // pump_ml_per_second, > 0
 	PumpFlowSpread  float64 // pump_flow_spread, 0 up to (not including) 1
 }
+
+// ScriptsOptions is [scripts].
+type ScriptsOptions struct {
+	MemoryLimitMB uint64 // memory_limit_mb, MinMemoryLimitMB to MaxMemoryLimitMB
+}
+
+// The bounds of [scripts] memory_limit_mb: pio itself needs some memory
+// beyond what it has when it starts, and MB must fit in bytes.
+const (
+	MinMemoryLimitMB = 32
+	MaxMemoryLimitMB = 1 << 20
+)
 
 // PWMChannel returns the channel a device is wired to.
 func (o Options) PWMChannel(device string) (int, bool) {
@@ -161,6 +174,13 @@ func (r *optionReader) options() Options {
 	o.Simulation.PumpMLPerSecond = r.number(sim, "pump_ml_per_second", positive, "a positive number")
 	o.Simulation.PumpFlowSpread = r.number(sim, "pump_flow_spread",
 		func(f float64) bool { return f >= 0 && f < 1 }, "a number from 0 up to (not including) 1")
+
+	s = r.get("scripts", "memory_limit_mb")
+	if mb, err := strconv.ParseUint(s.value, 10, 64); err == nil && mb >= MinMemoryLimitMB && mb <= MaxMemoryLimitMB {
+		o.Scripts.MemoryLimitMB = mb
+	} else {
+		r.fail(s, "scripts", "memory_limit_mb", "want a whole number of MB from %d to %d, got %s", MinMemoryLimitMB, MaxMemoryLimitMB, quote(s.value))
+	}
 	return o
 }
 

@@ -26,6 +26,7 @@ var defaultOptions = Options{
 		MaxExecute:             time.Hour,
 	},
 	Simulation: SimulationOptions{PumpMLPerSecond: 0.5, PumpFlowSpread: 0.02},
+	Scripts:    ScriptsOptions{MemoryLimitMB: 128},
 }
 
 func TestOptionsDefaults(t *testing.T) {
@@ -121,6 +122,11 @@ func TestOptionsValidation(t *testing.T) {
 		{"[simulation]\npump_ml_per_second=0", `config.ini:2: [simulation] pump_ml_per_second: want a positive number, got "0"`},
 		{"[simulation]\npump_flow_spread=1", `config.ini:2: [simulation] pump_flow_spread: want a number from 0 up to (not including) 1, got "1"`},
 		{"[simulation]\npump_flow_spread=-0.1", `config.ini:2: [simulation] pump_flow_spread: want a number from 0 up to (not including) 1, got "-0.1"`},
+		{"[scripts]\nmemory_limit_mb=31", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "31"`},
+		{"[scripts]\nmemory_limit_mb=1048577", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "1048577"`},
+		{"[scripts]\nmemory_limit_mb=256.5", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "256.5"`},
+		{"[scripts]\nmemory_limit_mb=-1", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "-1"`},
+		{"[scripts]\nmemory_limit_mb=256 MB", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "256 MB"`},
 	} {
 		write(t, ".", "config.ini", tc.text+"\n")
 		c, err := Load("config.ini")
@@ -152,6 +158,7 @@ func TestOptionsGoodValues(t *testing.T) {
 		{"PWM", "6", ""},
 		{"PWM", "9", "acid"},
 		{"simulation", "pump_flow_spread", "0"},
+		{"scripts", "memory_limit_mb", "32"},
 	} {
 		c.Set(kv[0], kv[1], kv[2])
 	}
@@ -166,7 +173,7 @@ func TestOptionsGoodValues(t *testing.T) {
 	if o.MQTT.Addr() != "leader.local:1884" || o.MQTT.BrokerAddress != "leader.local;10.42.0.1" {
 		t.Errorf("mqtt %+v %s", o.MQTT, o.MQTT.Addr())
 	}
-	if o.Unit.Experiment != "Trial 7" || o.Bioreactor.InitialVolumeML != 20 || o.Bioreactor.Model.Name != "pioreactor_20ml" || o.Simulation.PumpFlowSpread != 0 {
+	if o.Unit.Experiment != "Trial 7" || o.Bioreactor.InitialVolumeML != 20 || o.Bioreactor.Model.Name != "pioreactor_20ml" || o.Simulation.PumpFlowSpread != 0 || o.Scripts.MemoryLimitMB != 32 {
 		t.Errorf("%+v", o)
 	}
 	wantPWM := map[int]string{1: "stirring", 2: "media", 3: "alt_media", 4: "waste", 5: "heating", 9: "acid"}

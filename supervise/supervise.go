@@ -1,0 +1,167 @@
+// Package supervise runs a pio command that executes a script in a child
+// process under a memory budget, so that a script that asks for too much
+// memory ends its own process and not the one that reports it.
+//
+// Starlark has no allocation budget: "a" * 1000000000 or [0] * 1000000000
+// allocate in one step, inside go.starlark.net, before pio could look at the
+// size. So the kernel enforces the budget. The parent (Run) starts the same
+// program again with the budget in its environment; the child (Child, at the
+// top of main) sets its own RLIMIT_DATA to what it has mapped plus the
+// budget before it reads the script, and a garbage-collector soft limit
+// inside that. An allocation past the limit is refused by the kernel before
+// a page of it is touched, and the child's Go runtime dies with "fatal error:
+// out of memory". The parent survives, recognises that death (Result), and
+// tells the user in one line; the goroutine dump the runtime prints is held
+// back.
+//
+// Logs: the child writes its logs straight to the parent's standard error,
+// passed as fd 3 (LogFile), so a terminal stays a terminal; its fd 2, where
+// the Go runtime writes when it dies, is a pipe the parent reads.
+//
+// Signals: the child has a process group of its own, so a terminal's Ctrl-C
+// reaches the parent alone, which forwards it (and SIGTERM, SIGHUP,
+// SIGQUIT) to the child exactly once; a second Ctrl-C is a second signal, as
+// without a parent. If the parent dies, the kernel sends the child SIGTERM.
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Options describe the child.
+type Options struct {
+	// Args is the command line; Args[0] is the program name as typed. The
+	// program run is this executable.
+	Args []string
+	// Budget is how many bytes of memory the child may map beyond what it has
+	// when it starts.
+	Budget uint64
+	// Stdout is the child's standard output, Log its logs and the parent's
+	// standard error. Nil means os.Stdout and os.Stderr.
+	Stdout, Log *os.File
+}
+
+// Result is how the child ended.
+type Result struct {
+	// Code is the child's exit status, or -1 if a signal killed it.
+	Code int
+	// Signal is the signal that killed the child, if one did.
+	Signal syscall.Signal
+	// OutOfMemory is true when the child died asking for memory past its
+	// budget. Its dying words are then not forwarded.
+	OutOfMemory bool
+	// Crashed is true when the child did not end on its own: the Go runtime
+	// threw (out of memory among other reasons) or a signal killed it. Outputs
+	// it drove may be left as they were.
+	Crashed bool
+	// MaxRSS is the child's peak resident memory, in bytes.
+	MaxRSS uint64
+}
+
+// errUnsupported is the error of Run and Limit where Supported is false.
+var errUnsupported = errors.New("a memory budget for scripts needs Linux")
+
+// forwarded are the signals the parent passes on to the child.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// Run runs this executable with o.Args as a child under o.Budget and waits
+// for it to end. While it runs, the signals in forwarded are passed to the
+// child instead of acting on this process. The error is for a child that
+// could not start; how a started child ended is in Result.
+func Run(o Options) (Result, error) {
+	if !Supported {
+		return Result{}, fmt.Errorf("supervise: %w", errUnsupported)
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.Budget == 0 {
+		return Result{}, fmt.Errorf("supervise: a budget of 0 bytes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return Result{}, fmt.Errorf("supervise: cannot find this program to run the script: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path:        exe,
+		Args:        o.Args,
+		Env:         append(withoutBudget(os.Environ()), envBudget+"="+strconv.FormatUint(o.Budget, 10)),
+		Stdin:       os.Stdin,
+		Stdout:      o.Stdout,
+		ExtraFiles:  []*os.File{o.Log}, // fd 3
+		SysProcAttr: childAttr(),
+	}
+	last := &lastWords{out: o.Log}
+	cmd.Stderr = last
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	// Pdeathsig follows the thread that started the child: keep that thread
+	// for this goroutine until the child has ended.
+	type ended struct {
+		err error
+	}
+	started := make(chan error, 1)
+	done := make(chan ended, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := withChildStacks(cmd.Start); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- ended{cmd.Wait()}
+	}()
+	if err := <-started; err != nil {
+		return Result{}, fmt.Errorf("supervise: starting %s: %w", exe, err)
+	}
+	var waitErr error
+wait:
+	for {
+		select {
+		case s := <-sigs:
+			cmd.Process.Signal(s)
+		case e := <-done:
+			waitErr = e.err
+			break wait
+		}
+	}
+	if cmd.ProcessState == nil {
+		return Result{}, fmt.Errorf("supervise: waiting for the child: %w", waitErr)
+	}
+	ps := cmd.ProcessState
+	var sig syscall.Signal
+	if st, ok := ps.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+		sig = st.Signal()
+	}
+	r := last.end(ps.ExitCode(), sig)
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		r.MaxRSS = uint64(ru.Maxrss) << 10 // kB on Linux
+	}
+	return r, nil
+}
+
+// withoutBudget drops envBudget from an environment.
+func withoutBudget(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, envBudget+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
