@@ -14,7 +14,7 @@ func TestMonitorAppliesAndRefusesEvents(t *testing.T) {
 	ev := func(payload string) { h.set("pioreactor/unit1/exp1/dosing_events", payload) }
 	ev(`{"volume_change":6.0,"event":"add_media","source_of_event":"test","timestamp":"2026-01-01T00:00:00Z"}`)
 	ev(`{"volume_change":3.0,"event":"add_alt_media","source_of_event":null,"timestamp":"2026-01-01T00:00:00Z"}`)
-	ev(`{"volume_change":100.0,"event":"add_media","source_of_event":"test"}`)           // above capacity
+	ev(`{"volume_change":20.0,"event":"add_media","source_of_event":"test"}`)            // above capacity
 	ev(`{"volume_change":1.0,"event":"drain"}`)                                          // unknown event
 	ev(`not json`)                                                                       // malformed
 	ev(`{"event":"add_media"}`)                                                          // no volume

@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/piolab/pio/outbox"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/sched"
@@ -13,10 +15,49 @@ import (
 // pyFloat is payload.PyFloat, short for log lines.
 func pyFloat(f float64) string { return payload.PyFloat(f) }
 
-// eventPublisher publishes a pump's dosing events in order: inline on the
-// virtual scheduler (the in-memory broker never blocks), and from an unbounded
-// queue on a real broker (Env.AsyncPublish), so that neither a slow broker nor
-// a full queue can hold a pump on past its off time.
+// dosingOutboxes holds the outbox of each Env that has one (SetDosingOutbox).
+var dosingOutboxes sync.Map // *Env → *outbox.Outbox
+
+// SetDosingOutbox makes every dosing event of env's pumps and automations go
+// through o, which keeps it until the monitor confirms it (package outbox).
+// nil (the default) publishes directly on the job's connection: pio simulate
+// and the in-memory broker, which cannot lose a message.
+func (e *Env) SetDosingOutbox(o *outbox.Outbox) {
+	if o == nil {
+		dosingOutboxes.Delete(e)
+		return
+	}
+	dosingOutboxes.Store(e, o)
+}
+
+// DosingOutbox is env's outbox, or nil.
+func (e *Env) DosingOutbox() *outbox.Outbox {
+	if o, ok := dosingOutboxes.Load(e); ok {
+		return o.(*outbox.Outbox)
+	}
+	return nil
+}
+
+// PublishDosingEvent publishes one dosing event of experiment: through the
+// outbox if env has one (it never waits for the broker then), else on
+// client, waiting for the broker (the in-memory one never fails).
+func (e *Env) PublishDosingEvent(client pubsub.Client, experiment string, ev payload.DosingEvent) error {
+	topic := e.DosingEventsTopic(experiment)
+	b := ev.AppendJSON(make([]byte, 0, 160))
+	if o := e.DosingOutbox(); o != nil {
+		return o.Publish(topic, b)
+	}
+	if err := client.Publish(topic, b, 2, false); err != nil {
+		return fmt.Errorf("dosing event not published on %s: %w", topic, err)
+	}
+	return nil
+}
+
+// eventPublisher publishes a pump's dosing events in order: through the
+// Env's outbox if it has one; else inline on the virtual scheduler (the
+// in-memory broker never blocks), and from an unbounded queue on a real
+// broker (Env.AsyncPublish), so that neither a slow broker nor a full queue
+// can hold a pump on past its off time.
 type eventPublisher struct {
 	env     *Env
 	client  pubsub.Client
@@ -24,6 +65,7 @@ type eventPublisher struct {
 	event   string
 	source  *string
 	onEvent func(float64)
+	outbox  *outbox.Outbox
 
 	async   bool
 	mu      sync.Mutex
@@ -38,6 +80,9 @@ func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source
 	p := &eventPublisher{env: env, client: client, topic: env.DosingEventsTopic(experiment), event: event, onEvent: onEvent}
 	if source != "" {
 		p.source = &source
+	}
+	if p.outbox = env.DosingOutbox(); p.outbox != nil {
+		return p
 	}
 	if env.AsyncPublish {
 		p.async = true
@@ -74,6 +119,12 @@ func (p *eventPublisher) drain() {
 }
 
 func (p *eventPublisher) send(b []byte) {
+	if p.outbox != nil {
+		if err := p.outbox.Publish(p.topic, b); err != nil {
+			p.env.console().Error("dosing event not recorded", "topic", p.topic, "err", err, "payload", string(b))
+		}
+		return
+	}
 	if err := p.client.Publish(p.topic, b, 2, false); err != nil {
 		p.env.console().Error("dosing event not published", "topic", p.topic, "err", err, "payload", string(b))
 	}
@@ -81,7 +132,7 @@ func (p *eventPublisher) send(b []byte) {
 
 func (p *eventPublisher) publish(ml float64) {
 	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: p.event, SourceOfEvent: p.source,
-		Timestamp: payload.StructTimestamp(p.env.Sched.Now())}.AppendJSON(make([]byte, 0, 128))
+		Timestamp: payload.StructTimestamp(p.env.Sched.Now())}.AppendJSON(make([]byte, 0, 160))
 	if p.onEvent != nil {
 		p.onEvent(ml)
 	}
@@ -95,7 +146,8 @@ func (p *eventPublisher) publish(ml float64) {
 	p.wake.Notify()
 }
 
-// close waits, for a bounded time, until queued events are out.
+// close waits, for a bounded time, until queued events are out. Events in
+// the outbox are its to deliver.
 func (p *eventPublisher) close() {
 	if !p.async {
 		return
