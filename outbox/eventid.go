@@ -70,7 +70,7 @@ func appendID(body []byte, id string) ([]byte, error) {
 // the last field as an outbox writes it; anywhere else it is found by
 // decoding the JSON.
 func CutID(b []byte) (id string, rest []byte) {
-	if i := bytes.LastIndex(b, idField); i >= 0 && bytes.HasSuffix(b, []byte(`"}`)) {
+	if i := bytes.LastIndex(b, idField); i >= 0 && len(b) >= i+len(idField)+2 && bytes.HasSuffix(b, []byte(`"}`)) {
 		v := b[i+len(idField) : len(b)-2]
 		if bytes.IndexByte(v, '"') < 0 && bytes.IndexByte(v, '\\') < 0 {
 			rest = make([]byte, 0, i+1)

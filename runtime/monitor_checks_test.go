@@ -148,3 +148,27 @@ func TestMonitorStoresOnlyExperimentsTheUnitWorksIn(t *testing.T) {
 		t.Errorf("exp2 after a restart: %+v, want 2 mL media", st)
 	}
 }
+
+// An event id the monitor cannot read refuses the event, by name; a payload
+// built around the id's field does not crash the monitor.
+func TestMonitorRefusesBadEventIDs(t *testing.T) {
+	h := newHarness(t)
+	m, err := StartMonitor(h.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Log.OnRecord = h.logf
+	for _, p := range []string{
+		`,"event_id":"}`,
+		`{"volume_change":1.0,"event":"add_media","source_of_event":null,"timestamp":"t","event_id":"nothex-1"}`,
+		`{"volume_change":1.0,"event":"add_media","event_id":7}`,
+	} {
+		h.set("pioreactor/unit1/exp1/dosing_events", p)
+	}
+	if !h.logged("WARNING", `dosing event nothex-1 refused: event_id "nothex-1": want 16 hex digits, '-' and a number from 1`) {
+		t.Errorf("logs:\n%s", strings.Join(h.rec.Logs(), "\n"))
+	}
+	if applied, dropped := m.Counts(); applied != 0 || dropped != 3 {
+		t.Errorf("applied %d, dropped %d; want 0 and 3", applied, dropped)
+	}
+}
