@@ -21,8 +21,10 @@ var crashStart = regexp.MustCompile(`^(fatal error: |runtime: |runtime/cgo: |pan
 // outOfMemory are phrases of the Go runtime's dying words that mean a
 // request for memory was refused: "fatal error: out of memory", "runtime:
 // cannot allocate memory" (mmap's ENOMEM), a thread whose stack could not
-// be mapped, the race detector's "failed to allocate ... (errno: 12)".
-var outOfMemory = []string{"out of memory", "cannot allocate memory", "pthread_create failed", "errno=12", "errno: 12"}
+// be mapped; in -race builds, the race detector's "failed to allocate ...
+// (errno: 12)" and the heap's "too many address space collisions".
+var outOfMemory = []string{"out of memory", "cannot allocate memory", "pthread_create failed", "errno=12",
+	"errno: 12", "too many address space collisions"}
 
 // faultAddr finds the faulting address in the second line of a fatal
 // signal's report ("PC=0x4394dd m=3 sigcode=1 addr=0x0").

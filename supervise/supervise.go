@@ -21,7 +21,9 @@
 // Signals: the child has a process group of its own, so a terminal's Ctrl-C
 // reaches the parent alone, which forwards it (and SIGTERM, SIGHUP,
 // SIGQUIT) to the child exactly once; a second Ctrl-C is a second signal, as
-// without a parent. If the parent dies, the kernel sends the child SIGTERM.
+// without a parent. If the parent dies, the child stops as on one SIGTERM:
+// it holds the read end of a pipe whose only writer is the parent, and reads
+// end of file when the parent is gone.
 package supervise
 
 import (
@@ -30,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,15 @@ type Result struct {
 	MaxRSS uint64
 }
 
+// childThreadStack is the stack size of the threads the C library creates
+// for the child's Go runtime when pio is built with cgo: 1 MB, instead of
+// the 8 MB that RLIMIT_STACK usually gives. Each such stack is mapped
+// writable at once and counts in full towards RLIMIT_DATA, though only
+// kilobytes of it are ever touched; with 8 MB, a machine with many cores
+// would spend the budget on threads. Go code runs on goroutine stacks; a
+// thread's own stack only carries the runtime and C calls.
+const childThreadStack = 1 << 20
+
 // errUnsupported is the error of Run and Limit where Supported is false.
 var errUnsupported = errors.New("a memory budget for scripts needs Linux")
 
@@ -93,13 +103,21 @@ func Run(o Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("supervise: cannot find this program to run the script: %w", err)
 	}
+	// The child holds the read end of the lifeline; this process, the only
+	// holder of the write end, never writes. If this process dies, the child
+	// reads end of file and stops as on one SIGTERM (see Child).
+	lifeline, keep, err := os.Pipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("supervise: %w", err)
+	}
+	defer keep.Close()
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        o.Args,
-		Env:         append(withoutBudget(os.Environ()), envBudget+"="+strconv.FormatUint(o.Budget, 10)),
+		Env:         childEnv(os.Environ(), o.Budget),
 		Stdin:       os.Stdin,
 		Stdout:      o.Stdout,
-		ExtraFiles:  []*os.File{o.Log}, // fd 3
+		ExtraFiles:  []*os.File{o.Log, lifeline}, // fd 3, fd 4
 		SysProcAttr: childAttr(),
 	}
 	last := &lastWords{out: o.Log}
@@ -109,34 +127,20 @@ func Run(o Options) (Result, error) {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
-	// Pdeathsig follows the thread that started the child: keep that thread
-	// for this goroutine until the child has ended.
-	type ended struct {
-		err error
-	}
-	started := make(chan error, 1)
-	done := make(chan ended, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := withChildStacks(cmd.Start); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		done <- ended{cmd.Wait()}
-	}()
-	if err := <-started; err != nil {
+	err = withChildStacks(cmd.Start)
+	lifeline.Close()
+	if err != nil {
 		return Result{}, fmt.Errorf("supervise: starting %s: %w", exe, err)
 	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
 	var waitErr error
 wait:
 	for {
 		select {
 		case s := <-sigs:
 			cmd.Process.Signal(s)
-		case e := <-done:
-			waitErr = e.err
+		case waitErr = <-done:
 			break wait
 		}
 	}
@@ -155,13 +159,22 @@ wait:
 	return r, nil
 }
 
-// withoutBudget drops envBudget from an environment.
-func withoutBudget(env []string) []string {
+// childEnv is the child's environment: this one, with the budget, and with
+// MALLOC_ARENA_MAX=1 unless it is set. The latter keeps the C library (when
+// pio is built with cgo) from reserving 64 MB of address space for each
+// thread that calls malloc, which would spend the budget on nothing.
+func childEnv(env []string, budget uint64) []string {
 	out := env[:0:0]
+	arenas := false
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envBudget+"=") {
-			out = append(out, kv)
+		if strings.HasPrefix(kv, envBudget+"=") {
+			continue
 		}
+		arenas = arenas || strings.HasPrefix(kv, "MALLOC_ARENA_MAX=")
+		out = append(out, kv)
 	}
-	return out
+	if !arenas {
+		out = append(out, "MALLOC_ARENA_MAX=1")
+	}
+	return append(out, envBudget+"="+strconv.FormatUint(budget, 10))
 }

@@ -57,11 +57,11 @@ func play(role string, log *os.File) int {
 		fmt.Fprintln(log, "stopped cleanly")
 		return 0
 	case "limits":
-		var data, stack syscall.Rlimit
-		syscall.Getrlimit(syscall.RLIMIT_DATA, &data)
+		var as, stack syscall.Rlimit
+		syscall.Getrlimit(syscall.RLIMIT_AS, &as)
 		syscall.Getrlimit(syscall.RLIMIT_STACK, &stack)
-		size, _ := dataSize()
-		fmt.Printf("data %d %d mapped %d stack %d\n", data.Cur, data.Max, size, stack.Cur)
+		size, _ := addressSpace()
+		fmt.Printf("as %d %d size %d stack %d\n", as.Cur, as.Max, size, stack.Cur)
 		return 0
 	}
 	return 101
@@ -105,13 +105,13 @@ func TestAllocationPastTheBudgetNeverHappens(t *testing.T) {
 		t.Run(role, func(t *testing.T) {
 			r, _, log := child(t, role, budget)
 			if !r.OutOfMemory || !r.Crashed || r.Code != 2 && !raceEnabled {
-				t.Errorf("result %+v, want out of memory (exit status 2)\n%s", r, log)
+				t.Errorf("result %+v, want out of memory (exit status 2)\n%.2000s", r, log)
 			}
 			if r.MaxRSS == 0 || r.MaxRSS >= 2*budget && !raceEnabled {
 				t.Errorf("the child's peak RSS was %d MB, want less than %d MB", r.MaxRSS>>20, 2*budget>>20)
 			}
 			if log != "" {
-				t.Errorf("the dying words were shown:\n%s", log)
+				t.Errorf("the dying words were shown:\n%.2000s", log)
 			}
 		})
 	}
@@ -128,13 +128,14 @@ func TestChildIsBounded(t *testing.T) {
 	if r.Code != 0 || r.Crashed {
 		t.Fatalf("%+v\n%s", r, log)
 	}
-	var dataCur, dataMax, mapped, stack uint64
-	if _, err := fmt.Sscanf(out, "data %d %d mapped %d stack %d", &dataCur, &dataMax, &mapped, &stack); err != nil {
+	var asCur, asMax, size, stack uint64
+	if _, err := fmt.Sscanf(out, "as %d %d size %d stack %d", &asCur, &asMax, &size, &stack); err != nil {
 		t.Fatalf("%q: %v", out, err)
 	}
-	// The limit is what the child had mapped when it set it, plus the budget.
-	if dataCur != dataMax || dataCur < mapped || dataCur > mapped+budget {
-		t.Errorf("RLIMIT_DATA %d/%d with %d mapped, want mapped at start + %d", dataCur, dataMax, mapped, budget)
+	// The limit is the address space the child had when it set it, plus the
+	// budget and a heap arena.
+	if asCur != asMax || asCur < size || asCur > size+budget+heapArena() {
+		t.Errorf("RLIMIT_AS %d/%d with %d mapped, want what was mapped at start + %d + %d", asCur, asMax, size, budget, heapArena())
 	}
 	if before.Cur > childThreadStack && stack != childThreadStack {
 		t.Errorf("the child's RLIMIT_STACK is %d, want %d", stack, childThreadStack)

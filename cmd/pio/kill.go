@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,12 +26,12 @@ func killCommand() *cli.Command {
 		Description: "Asks each job to stop over MQTT ($state/set = disconnected), as the UI does, and waits\n" +
 			"for it to finish; a job that does not stop within --wait gets SIGTERM, then SIGKILL.\n" +
 			"--all stops every job except the long-running monitor.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "stop every job on this unit except monitor"},
 			&cli.DurationFlag{Name: "wait", Value: 5 * time.Second, Usage: "how long to wait for each step"},
-		},
+		}, globalFlagsAfterCommand()...),
 		Action: func(c *cli.Context) error {
-			opts := unitOptions(c, nil)
+			opts := unitOptions(c.Lineage()[1], localGlobalFlags(c)) // [1]: the global flags' context
 			reg, err := unit.JobRegistry(opts)
 			if err != nil {
 				return err
@@ -43,6 +46,11 @@ func killCommand() *cli.Command {
 			} else {
 				if c.NArg() == 0 {
 					return fmt.Errorf("name a job (e.g. pio kill dosing_automation) or use --all")
+				}
+				for _, name := range c.Args().Slice() {
+					if strings.HasPrefix(name, "-") {
+						return fmt.Errorf("%s after the job names: flags go first (pio kill --home DIR JOB...)", name)
+					}
 				}
 				for _, name := range c.Args().Slice() {
 					e, ok := reg.Lookup(name)
@@ -68,6 +76,29 @@ func killCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// globalFlagsAfterCommand are the global flags that kill also takes after
+// its name (pio kill --home DIR JOB), as run-script and simulate do.
+func globalFlagsAfterCommand() []cli.Flag {
+	var flags []cli.Flag
+	for _, name := range slices.Sorted(maps.Keys(globalFlagNames)) {
+		flags = append(flags, &cli.StringFlag{Name: name, Usage: "as the global --" + name})
+	}
+	return flags
+}
+
+// localGlobalFlags are the global flags given after the command's name. The
+// others are read from the top-level context: a command's own flag of the
+// same name hides the global one from c.String.
+func localGlobalFlags(c *cli.Context) map[string]string {
+	set := map[string]string{}
+	for name := range globalFlagNames {
+		if c.IsSet(name) {
+			set[name] = c.String(name)
+		}
+	}
+	return set
 }
 
 // stopJob stops one job: MQTT first, then signals. It reports success.
