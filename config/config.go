@@ -131,8 +131,8 @@ pump_flow_spread=0.02
 [scripts]
 # the memory, in MB, that a process running a script (pio run-script, pio
 # simulate) may map beyond what it has when it starts: the script's values
-# and pio's own work, which takes up to about 24 MB. A script that needs more
-# is stopped, with every output off. 32 to 1048576.
+# and pio's own work, which fits in 32 MB. A script that needs more is
+# stopped, with every output off. 32 to 1048576.
 memory_limit_mb=128
 `
 

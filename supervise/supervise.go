@@ -6,16 +6,16 @@
 // allocate in one step, inside go.starlark.net, before pio could look at the
 // size. So the kernel enforces the budget. The parent (Run) starts the same
 // program again with the budget in its environment; the child (Child, at the
-// top of main) sets its own RLIMIT_DATA to what it has mapped plus the
-// budget before it reads the script, and a garbage-collector soft limit
-// inside that. An allocation past the limit is refused by the kernel before
+// top of main) sets its own RLIMIT_AS to the address space it has mapped
+// plus the budget (and one heap arena) before it reads the script, and a
+// garbage-collector soft limit inside that (see Limit). An allocation past the limit is refused by the kernel before
 // a page of it is touched, and the child's Go runtime dies with "fatal error:
 // out of memory". The parent survives, recognises that death (Result), and
 // tells the user in one line; the goroutine dump the runtime prints is held
 // back.
 //
 // Logs: the child writes its logs straight to the parent's standard error,
-// passed as fd 3 (LogFile), so a terminal stays a terminal; its fd 2, where
+// passed as fd 3 (Child returns it), so a terminal stays a terminal; its fd 2, where
 // the Go runtime writes when it dies, is a pipe the parent reads.
 //
 // Signals: the child has a process group of its own, so a terminal's Ctrl-C
@@ -69,10 +69,10 @@ type Result struct {
 
 // childThreadStack is the stack size of the threads the C library creates
 // for the child's Go runtime when pio is built with cgo: 1 MB, instead of
-// the 8 MB that RLIMIT_STACK usually gives. Each such stack is mapped
-// writable at once and counts in full towards RLIMIT_DATA, though only
-// kilobytes of it are ever touched; with 8 MB, a machine with many cores
-// would spend the budget on threads. Go code runs on goroutine stacks; a
+// the 8 MB that RLIMIT_STACK usually gives. Each such stack is mapped at
+// once and counts in full towards RLIMIT_AS, though only kilobytes of it are
+// ever touched; with 8 MB, a machine with many cores would spend the budget
+// on threads. Go code runs on goroutine stacks; a
 // thread's own stack only carries the runtime and C calls.
 const childThreadStack = 1 << 20
 
