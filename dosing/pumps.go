@@ -100,12 +100,12 @@ func (a *Automation) accounted(event string, fn PumpFunc) PumpFunc {
 func (a *Automation) publishDosingEvent(event string, ml float64) {
 	env := a.Env()
 	source := a.SourceOfEvent()
-	b := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: event, SourceOfEvent: &source,
-		Timestamp: payload.StructTimestamp(env.Sched.Now())}.AppendJSON(make([]byte, 0, 128))
+	ev := payload.DosingEvent{VolumeChange: payload.Float(ml), Event: event, SourceOfEvent: &source,
+		Timestamp: payload.StructTimestamp(env.Sched.Now())}
 	a.report(ml)
 	a.tally(event, ml)
-	if err := a.Client().Publish(env.DosingEventsTopic(a.Experiment), b, 2, false); err != nil {
-		a.Log.Error("dosing event not published: %v", err)
+	if err := env.PublishDosingEvent(a.Client(), a.Experiment, ev); err != nil {
+		a.Log.Error("%v", err)
 	}
 }
 

@@ -120,7 +120,8 @@ func Open(o Options) (*Outbox, error) {
 			return nil, err
 		}
 	}
-	c, err := o.Connect(pubsub.Options{ClientID: "dosing_outbox-" + o.Unit, OnReconnect: b.reconnected})
+	// One connection per process: its stream makes the client id unique.
+	c, err := o.Connect(pubsub.Options{ClientID: "dosing_outbox-" + o.Unit + "-" + b.stream, OnReconnect: b.reconnected})
 	if err != nil {
 		b.closeJournals()
 		return nil, fmt.Errorf("outbox: %w", err)

@@ -38,6 +38,7 @@ import (
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/outbox"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/topic"
@@ -62,6 +63,10 @@ type Env struct {
 	// Registry enforces one job of a name per unit across processes; nil keeps
 	// the check inside this process only.
 	Registry *Registry
+	// Outbox, if set, carries every dosing event until the monitor confirms
+	// it (package outbox); nil publishes on the job's own connection, as
+	// pio simulate does on the in-memory broker, which loses nothing.
+	Outbox *outbox.Outbox
 	// Console receives log records (besides MQTT).
 	Console *slog.Logger
 

@@ -58,8 +58,8 @@ func TestAJournalLeftByACrashIsReplayedAndCountedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.env.SetDosingOutbox(first)
-	defer h.env.SetDosingOutbox(nil)
+	h.env.Outbox = first
+	defer func() { h.env.Outbox = nil }()
 	var pumped float64
 	var events int
 	// Two seconds of virtual time: the pump runs, its events reach the
@@ -96,7 +96,7 @@ func TestAJournalLeftByACrashIsReplayedAndCountedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.do(func() { first.Close(0) })
-	h.env.SetDosingOutbox(nil)
+	h.env.Outbox = nil
 	m.Close()
 	h.settle()
 

@@ -64,14 +64,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // keeps it and publishes it once the broker is back, the monitor applies it
 // once, and the model ends at exactly what the pump moved.
 func TestABrokerRestartMidDoseLosesNoDosingEvent(t *testing.T) {
-	if raceDetector {
-		// paho v1.5.1 resends what its store holds after a reconnect
-		// (client.resume) while the new connection already sends what the
-		// jobs publish on reconnect; it writes a packet's DUP flag as
-		// another goroutine encodes it (upstream issue 703), about one run
-		// in forty here. pio does not need that resend on clean sessions.
-		t.Skip("paho's reconnect races with itself under the race detector")
-	}
 	broker := startRestartable(t)
 	dial := func(o pubsub.Options) (pubsub.Client, error) { return mqttnet.Dial(broker.addr, o, 5*time.Second) }
 	s := sched.NewReal(clock.Real{})
@@ -87,10 +79,10 @@ func TestABrokerRestartMidDoseLosesNoDosingEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.SetDosingOutbox(ob)
+	env.Outbox = ob
 	defer func() {
 		ob.Close(time.Second)
-		env.SetDosingOutbox(nil)
+		env.Outbox = nil
 		mon.Close()
 		s.Wait()
 	}()

@@ -15,36 +15,13 @@ import (
 // pyFloat is payload.PyFloat, short for log lines.
 func pyFloat(f float64) string { return payload.PyFloat(f) }
 
-// dosingOutboxes holds the outbox of each Env that has one (SetDosingOutbox).
-var dosingOutboxes sync.Map // *Env → *outbox.Outbox
-
-// SetDosingOutbox makes every dosing event of env's pumps and automations go
-// through o, which keeps it until the monitor confirms it (package outbox).
-// nil (the default) publishes directly on the job's connection: pio simulate
-// and the in-memory broker, which cannot lose a message.
-func (e *Env) SetDosingOutbox(o *outbox.Outbox) {
-	if o == nil {
-		dosingOutboxes.Delete(e)
-		return
-	}
-	dosingOutboxes.Store(e, o)
-}
-
-// DosingOutbox is env's outbox, or nil.
-func (e *Env) DosingOutbox() *outbox.Outbox {
-	if o, ok := dosingOutboxes.Load(e); ok {
-		return o.(*outbox.Outbox)
-	}
-	return nil
-}
-
 // PublishDosingEvent publishes one dosing event of experiment: through the
 // outbox if env has one (it never waits for the broker then), else on
 // client, waiting for the broker (the in-memory one never fails).
 func (e *Env) PublishDosingEvent(client pubsub.Client, experiment string, ev payload.DosingEvent) error {
 	topic := e.DosingEventsTopic(experiment)
 	b := ev.AppendJSON(make([]byte, 0, 160))
-	if o := e.DosingOutbox(); o != nil {
+	if o := e.Outbox; o != nil {
 		return o.Publish(topic, b)
 	}
 	if err := client.Publish(topic, b, 2, false); err != nil {
@@ -81,7 +58,7 @@ func newEventPublisher(env *Env, client pubsub.Client, experiment, event, source
 	if source != "" {
 		p.source = &source
 	}
-	if p.outbox = env.DosingOutbox(); p.outbox != nil {
+	if p.outbox = env.Outbox; p.outbox != nil {
 		return p
 	}
 	if env.AsyncPublish {

@@ -23,6 +23,7 @@ import (
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/outbox"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
@@ -212,6 +213,14 @@ func Open(opts Options) (*Machine, error) {
 		Registry:     &runtime.Registry{Dir: RunDir(unitName)},
 		Console:      log,
 	}
+	// Dosing events are the lab's record: they go through a journal under
+	// the home (it must survive a reboot) until the monitor confirms them.
+	ob, err := outbox.Open(outbox.Options{Dir: filepath.Join(home, "outbox"), Unit: unitName, Sched: m.sched, Connect: connect, Console: log})
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("dosing events outbox: %w", err)
+	}
+	m.Env.Outbox = ob
 	m.Supervisor = runtime.NewSupervisor(m.Env)
 	return m, nil
 }
@@ -245,6 +254,12 @@ func (m *Machine) EnsureMonitor() error {
 func (m *Machine) Close() {
 	if m.Supervisor != nil {
 		m.Supervisor.StopAll()
+		// The outbox's actor runs on the scheduler: it delivers what the
+		// stopping jobs booked (the monitor may still confirm it), then ends;
+		// what stays unconfirmed is replayed by the next process.
+		if m.Env.Outbox != nil {
+			m.Env.Outbox.Close(5 * time.Second)
+		}
 		m.sched.Wait()
 	}
 	if m.Supervisor != nil {

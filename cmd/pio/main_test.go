@@ -16,6 +16,8 @@ import (
 
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/pubsub/mqttnet"
+	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/unit"
 )
 
 var pioBin string
@@ -248,7 +250,13 @@ func TestKilledJobIsLostAndRestartable(t *testing.T) {
 	b := newExternalBroker(t)
 	cmd, _ := b.runScript(t)
 	b.obs.waitFor(t, "pioreactor/u1/e1/add_media/$state", "ready")
-	cmd.Process.Kill()
+	// The process that hosts the job (the script's process, a child of the
+	// command) dies outright.
+	e, ok := (&runtime.Registry{Dir: unit.RunDir("u1")}).Lookup("dosing_automation")
+	if !ok {
+		t.Fatal("dosing_automation is not in the unit's registry")
+	}
+	syscall.Kill(e.PID, syscall.SIGKILL)
 	cmd.Wait()
 	b.obs.waitFor(t, "pioreactor/u1/e1/dosing_automation/$state", "lost")
 	// The pump it was running is a job too: its own will marks it lost.

@@ -49,7 +49,8 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		SetOrderMatters(true). // the callback only queues; see inbox
 		SetConnectTimeout(timeout).
 		SetMaxReconnectInterval(5 * time.Second).
-		SetKeepAlive(30 * time.Second)
+		SetKeepAlive(30 * time.Second).
+		SetStore(noResume{paho.NewMemoryStore()})
 	if opts.Username != "" {
 		o.SetUsername(opts.Username).SetPassword(opts.Password)
 	}
@@ -262,3 +263,14 @@ func (c *pahoClient) Close() error {
 	c.pc.Disconnect(250)
 	return nil
 }
+
+// noResume is paho's memory store without the resend of stored messages
+// after a reconnect. On a clean session the broker has forgotten them
+// anyway, and paho v1.5.1's resume writes a packet's DUP flag while the new
+// connection encodes it (a data race, upstream issue 703). What must not be
+// lost is resent by its owner: jobs republish their settings on reconnect,
+// and dosing events stay in their outbox until the monitor confirms them.
+type noResume struct{ paho.Store }
+
+// All lists nothing to resume.
+func (noResume) All() []string { return nil }
