@@ -81,3 +81,13 @@ func TestInProcessManualPumpOnAnEmbeddedBroker(t *testing.T) {
 		t.Errorf("calibrations show: %q, %v", out, err)
 	}
 }
+
+// Global flags may follow a manual pump's name, as they follow run-script's
+// file and kill's name.
+func TestInProcessManualPumpTakesGlobalFlagsAfterItsName(t *testing.T) {
+	addr := mqtttest.StartEmbedded(t)
+	out, _, err := runPio(t, "run", "add_media", "--duration", "0.2", "--home", t.TempDir(), "--broker", addr, "--unit", "u1", "--experiment", "e1")
+	if err != nil || !strings.Contains(out, "add_media: moved 0.1000 mL") {
+		t.Errorf("pio run add_media ... --home DIR --broker ADDR: %q, %v", out, err)
+	}
+}

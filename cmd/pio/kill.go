@@ -31,7 +31,7 @@ func killCommand() *cli.Command {
 			&cli.DurationFlag{Name: "wait", Value: 5 * time.Second, Usage: "how long to wait for each step"},
 		}, globalFlagsAfterCommand()...),
 		Action: func(c *cli.Context) error {
-			opts := unitOptions(c.Lineage()[1], localGlobalFlags(c)) // [1]: the global flags' context
+			opts := unitOptions(appContext(c), localGlobalFlags(c))
 			reg, err := unit.JobRegistry(opts)
 			if err != nil {
 				return err
@@ -88,13 +88,24 @@ func globalFlagsAfterCommand() []cli.Flag {
 	return flags
 }
 
+// appContext is the context of the global flags (the app's), above c.
+func appContext(c *cli.Context) *cli.Context {
+	app := c
+	for _, l := range c.Lineage() { // c, its parents, then an empty context
+		if l.App != nil {
+			app = l
+		}
+	}
+	return app
+}
+
 // localGlobalFlags are the global flags given after the command's name. The
 // others are read from the top-level context: a command's own flag of the
 // same name hides the global one from c.String.
 func localGlobalFlags(c *cli.Context) map[string]string {
 	set := map[string]string{}
-	for name := range globalFlagNames {
-		if c.IsSet(name) {
+	for _, name := range c.LocalFlagNames() { // c.IsSet would also see the parents' flags
+		if globalFlagNames[name] {
 			set[name] = c.String(name)
 		}
 	}

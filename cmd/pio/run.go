@@ -14,15 +14,16 @@ func runCommand() *cli.Command {
 		return &cli.Command{
 			Name:  name,
 			Usage: fmt.Sprintf("run the %s pump by volume, by time, or until stopped", device),
-			Description: "Exactly one of --ml, --duration or --continuously. Dosing by mL needs an active\n" +
+			Description: "Exactly one of --ml, --duration or --continuously. One dose moves at most a vial, and an\n" +
+				"inflow never past the vial's max fill (see docs/scripting.md, Limits). Dosing by mL needs an active\n" +
 				"calibration on real hardware (pio calibrations set). Stop a running pump with Ctrl-C or\n" +
 				"by publishing `disconnected` to pioreactor/<unit>/<experiment>/" + name + "/$state/set.",
-			Flags: []cli.Flag{
-				&cli.Float64Flag{Name: "ml", Usage: "volume to move, mL"},
-				&cli.Float64Flag{Name: "duration", Usage: "time to run, seconds"},
+			Flags: append([]cli.Flag{
+				&cli.Float64Flag{Name: "ml", Usage: "volume to move, mL (at most the vial's capacity)"},
+				&cli.Float64Flag{Name: "duration", Usage: "time to run, seconds (at most what moves the vial's capacity)"},
 				&cli.BoolFlag{Name: "continuously", Usage: "run until stopped (inflow stops at the vial's max fill)"},
 				&cli.StringFlag{Name: "source-of-event", Value: "CLI", Usage: "source_of_event of the dosing events"},
-			},
+			}, globalFlagsAfterCommand()...),
 			Action: func(c *cli.Context) error {
 				req := runtime.PumpRequest{Device: device, SourceOfEvent: c.String("source-of-event"), Continuously: c.Bool("continuously")}
 				if c.IsSet("ml") {
@@ -33,7 +34,7 @@ func runCommand() *cli.Command {
 					v := c.Float64("duration")
 					req.Duration = &v
 				}
-				m, err := unit.Open(unitOptions(c, nil))
+				m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
 				if err != nil {
 					return err
 				}
