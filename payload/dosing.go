@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 )
 
 // DosingEvent is the payload on pioreactor/<unit>/<experiment>/dosing_events.
@@ -55,7 +56,10 @@ func ParseDosingEvent(b []byte) (DosingEvent, error) {
 }
 
 // parseOwnDosingEvent is the fast path for the exact form AppendJSON writes
-// (plain strings, no escapes); anything else goes to encoding/json.
+// (a plain JSON number, strings of valid UTF-8 without escapes or control
+// characters). It accepts only what encoding/json accepts, and decodes it to
+// the same event: anything else (NaN, inf, 0x1p-2, +1, 01, .5, invalid UTF-8,
+// escapes, spaces) goes to encoding/json, which refuses or decodes it.
 func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 	var e DosingEvent
 	rest, ok := bytes.CutPrefix(b, []byte(`{"volume_change":`))
@@ -63,7 +67,7 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 		return e, false
 	}
 	i := bytes.IndexByte(rest, ',')
-	if i < 0 {
+	if i < 0 || !isJSONNumber(rest[:i]) {
 		return e, false
 	}
 	v, err := strconv.ParseFloat(string(rest[:i]), 64)
@@ -104,19 +108,68 @@ func parseOwnDosingEvent(b []byte) (DosingEvent, bool) {
 	return e, true
 }
 
+// isJSONNumber reports whether b is a number as JSON writes one:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func isJSONNumber(b []byte) bool {
+	digits := func(i int) int { // the index after the digits from i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(b)
+}
+
 // plainString reads a JSON string body up to its closing quote, refusing
-// escapes and control characters. Event names and sources are interned
-// (share): a unit sees the same few of them millions of times.
+// escapes, control characters and invalid UTF-8 (which encoding/json turns
+// into U+FFFD). Event names and sources are interned (share): a unit sees
+// the same few of them millions of times.
 func plainString(b []byte, share bool) (string, []byte, bool) {
+	ascii := true
 	for i, c := range b {
 		switch {
 		case c == '"':
+			if !ascii && !utf8.Valid(b[:i]) {
+				return "", nil, false
+			}
 			if share {
 				return intern(b[:i]), b[i+1:], true
 			}
 			return string(b[:i]), b[i+1:], true
 		case c == '\\' || c < 0x20:
 			return "", nil, false
+		case c >= 0x80:
+			ascii = false
 		}
 	}
 	return "", nil, false

@@ -95,6 +95,7 @@ func TestCastPayload(t *testing.T) {
 func TestParseDosingEvent(t *testing.T) {
 	src := "dosing_automation:chemostat"
 	own := DosingEvent{VolumeChange: 0.5, Event: "add_media", SourceOfEvent: &src, Timestamp: "2026-01-01T00:00:02Z"}
+	bad := "a\ufffd"
 	tests := []struct {
 		in      string
 		want    DosingEvent
@@ -106,6 +107,18 @@ func TestParseDosingEvent(t *testing.T) {
 		{`{"event":"add_media"}`, DosingEvent{}, true},
 		{`not json`, DosingEvent{}, true},
 		{`{"volume_change":null,"event":"add_media"}`, DosingEvent{}, true},
+		// The fast path takes only JSON numbers, as encoding/json does.
+		{`{"volume_change":NaN,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":inf,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":0x1p-2,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":+1,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":01,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":.5,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":5.,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":1e999,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{}, true},
+		{`{"volume_change":-0.5E+1,"event":"add_media","source_of_event":null,"timestamp":"t"}`, DosingEvent{VolumeChange: -5, Event: "add_media", Timestamp: "t"}, false},
+		// Invalid UTF-8 reads as U+FFFD, one per bad byte, as encoding/json reads it.
+		{"{\"volume_change\":0,\"event\":\"\x80\",\"source_of_event\":\"a\xc3\",\"timestamp\":\"\"}", DosingEvent{Event: "\ufffd", SourceOfEvent: &bad}, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseDosingEvent([]byte(tt.in))
