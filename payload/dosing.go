@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -50,9 +51,46 @@ func ParseDosingEvent(b []byte) (DosingEvent, error) {
 		Timestamp     string   `json:"timestamp"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil || raw.VolumeChange == nil {
+		if err := volumeChangeError(b); err != nil {
+			return DosingEvent{}, err
+		}
 		return DosingEvent{}, fmt.Errorf("malformed dosing event %.200q: want {\"volume_change\": <mL>, \"event\": ...}", b)
 	}
 	return DosingEvent{VolumeChange: Float(*raw.VolumeChange), Event: raw.Event, SourceOfEvent: raw.SourceOfEvent, Timestamp: raw.Timestamp}, nil
+}
+
+// volumeChangeError says what is wrong with the volume_change of a payload
+// JSON refuses, when that is a number JSON cannot hold: NaN, inf (as Python
+// writes them) and 1e999 are not finite numbers of mL; 0x1p-2, +1, 01 and
+// .5 are numbers JSON does not write. It is nil for any other payload.
+func volumeChangeError(b []byte) error {
+	_, rest, ok := bytes.Cut(b, []byte(`"volume_change"`))
+	if !ok {
+		return nil
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if rest, ok = bytes.CutPrefix(rest, []byte(":")); !ok {
+		return nil
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	end := bytes.IndexAny(rest, ",} \t\r\n")
+	if end < 0 {
+		end = len(rest)
+	}
+	token := rest[:end]
+	if len(token) == 0 || len(token) > 40 {
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(token), 64)
+	switch {
+	case math.IsInf(v, 0) && isJSONNumber(token): // 1e999: out of range
+		return fmt.Errorf("volume_change=%s is not a finite number of mL", token)
+	case err == nil && (math.IsNaN(v) || math.IsInf(v, 0)):
+		return fmt.Errorf("volume_change=%v is not a finite number of mL", v)
+	case err == nil && !isJSONNumber(token):
+		return fmt.Errorf("volume_change=%s is not a number as JSON writes one: write %s", token, AppendPyFloat(nil, v))
+	}
+	return nil
 }
 
 // parseOwnDosingEvent is the fast path for the exact form AppendJSON writes

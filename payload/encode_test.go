@@ -132,6 +132,33 @@ func TestParseDosingEvent(t *testing.T) {
 	}
 }
 
+// A volume_change JSON cannot hold is refused with what is wrong with it.
+func TestParseDosingEventNumberErrors(t *testing.T) {
+	for _, tt := range []struct{ v, want string }{
+		{"NaN", "volume_change=NaN is not a finite number of mL"},
+		{"nan", "volume_change=NaN is not a finite number of mL"},
+		{"Inf", "volume_change=+Inf is not a finite number of mL"},
+		{"-Infinity", "volume_change=-Inf is not a finite number of mL"},
+		{"1e999", "volume_change=1e999 is not a finite number of mL"},
+		{"-1e999", "volume_change=-1e999 is not a finite number of mL"},
+		{"0x1p-2", "volume_change=0x1p-2 is not a number as JSON writes one: write 0.25"},
+		{"+1", "volume_change=+1 is not a number as JSON writes one: write 1.0"},
+		{"01", "volume_change=01 is not a number as JSON writes one: write 1.0"},
+		{" .5 ", "volume_change=.5 is not a number as JSON writes one: write 0.5"},
+		{"null", `malformed dosing event`},
+		{`"1"`, `malformed dosing event`},
+	} {
+		for _, in := range []string{
+			`{"volume_change":` + tt.v + `,"event":"add_media","source_of_event":null,"timestamp":"t"}`,
+			`{"event": "add_media", "volume_change": ` + tt.v + `}`,
+		} {
+			if _, err := ParseDosingEvent([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("ParseDosingEvent(%s): %v, want %s", in, err, tt.want)
+			}
+		}
+	}
+}
+
 func FuzzParseDosingEvent(f *testing.F) {
 	f.Add([]byte(`{"volume_change":0.5,"event":"add_media","source_of_event":null,"timestamp":"t"}`))
 	f.Add([]byte(`{"volume_change":1,"event":"add_media","source_of_event":"x","timestamp":"t"}`))
