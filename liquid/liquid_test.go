@@ -2,6 +2,9 @@ package liquid
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -168,5 +171,54 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	got, ok, err := (&FileStore{Path: s.Path}).Load("e")
 	if err != nil || !ok || got != want {
 		t.Fatalf("got %+v %v %v, want %+v", got, ok, err, want)
+	}
+}
+
+// A store file pio did not write is refused whole, with an error naming the
+// file, the experiment and the key; nothing in it is overwritten.
+func TestFileStoreRefusesBadFiles(t *testing.T) {
+	good := `"current_volume_ml":14,"efflux_tube_volume_ml":14,"alt_media_fraction":0,"cumulative_media_added_ml":0,"cumulative_alt_media_added_ml":0,"cumulative_waste_removed_ml":0`
+	for _, tt := range []struct{ file, want string }{
+		{"null", `the file holds null: want an object of experiments`},
+		{" null\n", `the file holds null: want an object of experiments`},
+		{`{"exp1":null}`, `experiment "exp1" is null: want an object`},
+		{`{"exp1":{` + good + `,"current_volume_ml":-1}}`, `experiment "exp1": current_volume_ml=-1.0 is below 0`},
+		{`{"other":{` + good + `,"cumulative_waste_removed_ml":-1e-9}}`, `experiment "other": cumulative_waste_removed_ml=-1e-09 is below 0`},
+		{`{"exp1":{` + good + `,"alt_media_fraction":1.5}}`, `experiment "exp1": alt_media_fraction=1.5 is above 1`},
+	} {
+		path := filepath.Join(t.TempDir(), "bioreactor.json")
+		if err := os.WriteFile(path, []byte(tt.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := &FileStore{Path: path}
+		want := "liquid store " + path + ": " + tt.want
+		if _, _, err := s.LoadRecord("exp1"); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("LoadRecord of %s: %v, want %s...", tt.file, err, want)
+		}
+		if err := s.Save("exp1", State{CurrentVolumeML: 14}); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Save over %s: %v, want %s...", tt.file, err, want)
+		}
+		if b, _ := os.ReadFile(path); string(b) != tt.file {
+			t.Errorf("Save over %s rewrote it as %s", tt.file, b)
+		}
+	}
+}
+
+// An experiment name that is not valid UTF-8 is refused: the file's JSON
+// keys would turn it into another name.
+func TestFileStoreRefusesInvalidUTF8Names(t *testing.T) {
+	s := &FileStore{Path: filepath.Join(t.TempDir(), "bioreactor.json")}
+	want := `liquid store: experiment name "\xff\xfe" is not valid UTF-8`
+	if err := s.Save("\xff\xfe", State{CurrentVolumeML: 14}); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Save: %v, want %s...", err, want)
+	}
+	if _, _, err := s.LoadRecord("\xff\xfe"); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("LoadRecord: %v, want %s...", err, want)
+	}
+	if err := s.Save("été", State{CurrentVolumeML: 14}); err != nil {
+		t.Fatal(err)
+	}
+	if st, ok, err := s.Load("été"); err != nil || !ok || st.CurrentVolumeML != 14 {
+		t.Errorf("Load(été) = %+v, %v, %v", st, ok, err)
 	}
 }

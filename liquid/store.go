@@ -3,9 +3,13 @@ package liquid
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"unicode/utf8"
 )
 
 // Store persists one State per experiment.
@@ -74,7 +78,9 @@ func (s *MemStore) SaveRecord(exp string, r Record) error {
 // FileStore keeps states in one JSON file, replaced atomically on each save,
 // so a crash leaves either the old or the new file, never half of one. Each
 // experiment's entry also lists the identified events applied to it
-// ("events_applied", see Seen).
+// ("events_applied", see Seen). Experiment names must be valid UTF-8, and a
+// file that holds anything but an object of entries within their bounds is
+// refused whole (see readAll), never overwritten.
 type FileStore struct {
 	Path string
 	mu   sync.Mutex
@@ -119,6 +125,12 @@ func fileRecord(r Record) fileState {
 	return f
 }
 
+// readAll reads the whole file. A file that is not an object of experiment
+// entries, or that has an entry with a value out of its bounds (see
+// checkStored), is refused whole, with an error naming the file, the
+// experiment and the key: it was not written by a store (which saves only
+// states the monitor checked), and overwriting it on the next save would
+// lose what it holds.
 func (s *FileStore) readAll() (map[string]fileState, error) {
 	b, err := os.ReadFile(s.Path)
 	if os.IsNotExist(err) {
@@ -127,11 +139,59 @@ func (s *FileStore) readAll() (map[string]fileState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("liquid store: %w", err)
 	}
-	m := map[string]fileState{}
+	var m map[string]*fileState
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("liquid store: %s: %w", s.Path, err)
+		return nil, fmt.Errorf("liquid store %s: %w", s.Path, err)
 	}
-	return m, nil
+	if m == nil {
+		return nil, fmt.Errorf("liquid store %s: the file holds null: want an object of experiments, {\"<experiment>\": {\"current_volume_ml\": ...}, ...}", s.Path)
+	}
+	out := make(map[string]fileState, len(m))
+	for _, exp := range slices.Sorted(maps.Keys(m)) {
+		f := m[exp]
+		if f == nil {
+			return nil, fmt.Errorf("liquid store %s: experiment %q is null: want an object, {\"current_volume_ml\": ...}", s.Path, exp)
+		}
+		if err := checkStored(*f); err != nil {
+			return nil, fmt.Errorf("liquid store %s: experiment %q: %w", s.Path, exp, err)
+		}
+		out[exp] = *f
+	}
+	return out, nil
+}
+
+// checkStored applies the bounds a stored state can be checked against
+// without knowing the vial: volumes and cumulative counters at least 0, the
+// alt-media fraction from 0 to 1. (The monitor checks volumes against the
+// vial's capacity when it applies an event.)
+func checkStored(f fileState) error {
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{
+		{CurrentVolume, f.CurrentVolumeML}, {EffluxTubeVolume, f.EffluxTubeVolumeML}, {AltMediaFraction, f.AltMediaFraction},
+		{CumulativeMedia, f.CumMediaML}, {CumulativeAltMedia, f.CumAltMediaML}, {CumulativeWaste, f.CumWasteML},
+	} {
+		switch {
+		case math.IsNaN(v.v) || math.IsInf(v.v, 0):
+			return fmt.Errorf("%s=%v is not a finite number", v.name, v.v)
+		case v.v < 0:
+			return fmt.Errorf("%s=%s is below 0: volumes, counters and %s are at least 0", v.name, num(v.v), AltMediaFraction)
+		case v.name == AltMediaFraction && v.v > 1:
+			return fmt.Errorf("%s=%s is above 1: a fraction is from 0 to 1", v.name, num(v.v))
+		}
+	}
+	return nil
+}
+
+// checkExperiment refuses an experiment name the file cannot hold: JSON keys
+// are UTF-8, and encoding/json would save invalid UTF-8 under another name
+// (each bad byte turned into U+FFFD). MQTT topics are UTF-8 too.
+func checkExperiment(exp string) error {
+	if !utf8.ValidString(exp) {
+		return fmt.Errorf("liquid store: experiment name %q is not valid UTF-8 (MQTT topics and the store's JSON keys are UTF-8)", exp)
+	}
+	return nil
 }
 
 // Load implements Store.
@@ -147,6 +207,9 @@ func (s *FileStore) Save(exp string, st State) error {
 
 // LoadRecord implements RecordStore.
 func (s *FileStore) LoadRecord(exp string) (Record, bool, error) {
+	if err := checkExperiment(exp); err != nil {
+		return Record{}, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.readAll()
@@ -163,6 +226,9 @@ func (s *FileStore) SaveRecord(exp string, r Record) error {
 }
 
 func (s *FileStore) update(exp string, change func(*Record)) error {
+	if err := checkExperiment(exp); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.readAll()
