@@ -12,8 +12,9 @@ import (
 
 // FuzzActive reads any calibration file (and any active name) from a store.
 // Nothing panics; a calibration that loads is one Validate accepts, with
-// finite numbers; it converts finite volumes and times to finite ones
-// within the range a vial needs; and saved again, it loads the same.
+// finite numbers and a slope within its physical range; it converts a
+// vial's volumes and a day's time to finite ones; it has the active name
+// and the device of its directory; and saved again, it loads the same.
 func FuzzActive(f *testing.F) {
 	good := `{"calibration_name":"c","device":"media_pump","slope_ml_per_second":0.5,"intercept_ml":0.1,"hz":250,"dc":100,"created_at":"2026-01-01T00:00:00Z"}`
 	f.Add("c", []byte(good))
@@ -27,6 +28,7 @@ func FuzzActive(f *testing.F) {
 	for _, name := range []string{"", "lost", "init", " ready ", "\xff\xfe", "a/b", "\x00", strings.Repeat("n", 1<<20)} {
 		f.Add(name, []byte(good))
 		f.Add("c", []byte(strings.Replace(good, `"c"`, `"`+name+`"`, 1)))
+		f.Add(name, []byte(strings.Replace(good, `"c"`, `"`+name+`"`, 1)))
 	}
 	f.Add("c", []byte(""))
 	f.Add("c", []byte("{}"))
@@ -43,7 +45,13 @@ func FuzzActive(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dev, "active"), []byte(active), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dev, "c.json"), data, 0o644); err != nil {
+		// The calibration file is the one the active file names, when that
+		// is a file name in dev; c.json otherwise.
+		file := "c"
+		if CheckName(strings.TrimSpace(active)) == nil {
+			file = strings.TrimSpace(active)
+		}
+		if err := os.WriteFile(filepath.Join(dev, file+".json"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		p, err := s.Active("media_pump")
@@ -58,24 +66,28 @@ func FuzzActive(f *testing.F) {
 				t.Fatalf("loaded %.200q with %s %v", data, name, v)
 			}
 		}
-		// Open: any positive slope loads, so one below about 1e-298 turns 1 mL
-		// into an infinite pumping time; only a vial's worth of time is checked.
-		if ml := p.DurationToML(3600); math.IsNaN(ml) {
-			t.Fatalf("loaded %.200q, whose hour of pumping is %v mL", data, ml)
+		if !(p.Slope >= MinSlope && p.Slope <= MaxSlope) {
+			t.Fatalf("loaded %.200q with slope %v, outside %v to %v mL/s", data, p.Slope, MinSlope, MaxSlope)
 		}
-		if strings.TrimSpace(p.Name) != p.Name {
-			// Open: Save takes a name with spaces around it, and Active, which
-			// trims the active file, then looks for another file.
-			return
+		// A vial's worth of volume and a day of pumping convert to finite
+		// times and volumes.
+		for _, ml := range []float64{0, 1, 40} {
+			if d := p.MLToDuration(ml); math.IsNaN(d) || math.IsInf(d, 0) {
+				t.Fatalf("loaded %.200q, which pumps %v mL in %v s", data, ml, d)
+			}
 		}
-		if p.Device != filepath.Base(p.Device) || p.Device == ".." {
-			// Open: Save takes any device name, "../x" too, and writes
-			// outside the store's directory.
-			return
+		if ml := p.DurationToML(86400); math.IsNaN(ml) || math.IsInf(ml, 0) {
+			t.Fatalf("loaded %.200q, whose day of pumping is %v mL", data, ml)
+		}
+		if err := CheckName(p.Name); err != nil || p.Name != strings.TrimSpace(active) {
+			t.Fatalf("loaded %.200q, named %q, as the active %q (%v)", data, p.Name, active, err)
+		}
+		if p.Device != "media_pump" {
+			t.Fatalf("loaded %.200q, for device %q, as media_pump's", data, p.Device)
 		}
 		again := Store{Dir: t.TempDir()}
 		if err := again.Save(p); err != nil {
-			return // a name the store or the file system refuses
+			t.Fatalf("loaded %.200q, and could not save it: %v", data, err)
 		}
 		back, err := again.Active(p.Device)
 		if err != nil {
