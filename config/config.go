@@ -114,7 +114,8 @@ max_subdose=1.0
 # seconds between the job being ready and the first execute(), as upstream
 first_run_delay_seconds=2.0
 # pio's script guards: the Starlark steps one execute() may take, and the
-# longest one execute() may run (minutes, on the runtime clock)
+# longest one execute() may run (minutes, on the runtime clock; at least
+# 0.0167, one second)
 max_script_steps=100000000
 max_execute_minutes=60
 
@@ -123,8 +124,9 @@ max_execute_minutes=60
 home=
 
 [simulation]
-# true flow of the simulated pumps at 100 % duty, mL/s, and the spread
-# (relative standard deviation) of each pump's flow across seeds, 0 up to 1
+# true flow of the simulated pumps at 100 % duty, mL/s (0.001 to 10, as a
+# pump calibration), and the spread (relative standard deviation) of each
+# pump's flow across seeds, 0 up to 1
 pump_ml_per_second=0.5
 pump_flow_spread=0.02
 

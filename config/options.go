@@ -2,10 +2,13 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/piolab/pio/calibration"
 )
 
 // Options is the configuration pio reads, typed and validated. Every field
@@ -60,8 +63,13 @@ type DosingOptions struct {
 	MaxSubdoseML           float64       // max_subdose, > 0
 	FirstRunDelay          time.Duration // first_run_delay_seconds, ≥ 0
 	MaxScriptSteps         uint64        // max_script_steps, > 0
-	MaxExecute             time.Duration // max_execute_minutes, > 0
+	MaxExecute             time.Duration // max_execute_minutes, at least MinMaxExecute
 }
+
+// MinMaxExecute is the shortest max_execute_minutes: one second (1/60 of a
+// minute). A shorter limit stops every execute() before it can run a pump,
+// and one below half a nanosecond would round to no time at all.
+const MinMaxExecute = time.Second
 
 // StorageOptions is [storage].
 type StorageOptions struct {
@@ -70,7 +78,7 @@ type StorageOptions struct {
 
 // SimulationOptions is [simulation].
 type SimulationOptions struct {
-	PumpMLPerSecond float64 // pump_ml_per_second, > 0
+	PumpMLPerSecond float64 // pump_ml_per_second, calibration.MinSlope to calibration.MaxSlope
 	PumpFlowSpread  float64 // pump_flow_spread, 0 up to (not including) 1
 }
 
@@ -161,17 +169,19 @@ func (r *optionReader) options() Options {
 	o.Bioreactor.InitialCumulativeWasteRemovedML = r.number(bio, "initial_cumulative_waste_removed_ml", nonNegative, "a non-negative number")
 
 	const dos = "dosing_automation.config"
-	o.Dosing.PauseBetweenSubdoses = r.duration(dos, "pause_between_subdoses_seconds", time.Second, nonNegative, "a non-negative number")
+	o.Dosing.PauseBetweenSubdoses = r.duration(dos, "pause_between_subdoses_seconds", time.Second, 0, nonNegative, "a non-negative number")
 	o.Dosing.WasteRemovalMultiplier = r.number(dos, "waste_removal_multiplier", nonNegative, "a non-negative number")
 	o.Dosing.MaxSubdoseML = r.number(dos, "max_subdose", positive, "a positive number")
-	o.Dosing.FirstRunDelay = r.duration(dos, "first_run_delay_seconds", time.Second, nonNegative, "a non-negative number")
+	o.Dosing.FirstRunDelay = r.duration(dos, "first_run_delay_seconds", time.Second, 0, nonNegative, "a non-negative number")
 	o.Dosing.MaxScriptSteps = r.count(dos, "max_script_steps")
-	o.Dosing.MaxExecute = r.duration(dos, "max_execute_minutes", time.Minute, positive, "a positive number")
+	o.Dosing.MaxExecute = r.duration(dos, "max_execute_minutes", time.Minute, MinMaxExecute, positive, "a positive number")
 
 	o.Storage.Home = r.get("storage", "home").value
 
 	const sim = "simulation"
-	o.Simulation.PumpMLPerSecond = r.number(sim, "pump_ml_per_second", positive, "a positive number")
+	o.Simulation.PumpMLPerSecond = r.number(sim, "pump_ml_per_second",
+		func(f float64) bool { return f >= calibration.MinSlope && f <= calibration.MaxSlope },
+		fmt.Sprintf("a number of mL/s from %v to %v (the range of a pump calibration: it is the simulated pumps' factory calibration)", calibration.MinSlope, calibration.MaxSlope))
 	o.Simulation.PumpFlowSpread = r.number(sim, "pump_flow_spread",
 		func(f float64) bool { return f >= 0 && f < 1 }, "a number from 0 up to (not including) 1")
 
@@ -215,13 +225,26 @@ func (r *optionReader) number(section, key string, ok func(float64) bool, want s
 	return f
 }
 
-// duration reads a number of units as a Duration.
-func (r *optionReader) duration(section, key string, unit time.Duration, ok func(float64) bool, want string) time.Duration {
+// duration reads a number of units as a Duration, refusing one that is
+// shorter than min once rounded to nanoseconds (a key whose zero means
+// "none" has min 0) or too long for a Duration.
+func (r *optionReader) duration(section, key string, unit, min time.Duration, ok func(float64) bool, want string) time.Duration {
 	f := r.number(section, key, ok, want)
+	if !ok(f) {
+		return 0 // refused by number
+	}
 	d := math.Round(f * float64(unit))
-	if d >= math.MaxInt64 {
-		s := r.get(section, key)
+	switch s := r.get(section, key); {
+	case d >= math.MaxInt64:
 		r.fail(s, section, key, "want %s, got %s, which is too long", want, quote(s.value))
+		return 0
+	case time.Duration(d) < min:
+		units := "seconds"
+		if unit == time.Minute {
+			units = "minutes"
+		}
+		r.fail(s, section, key, "want at least %s %s (%v), got %s, which is %v",
+			strconv.FormatFloat(math.Ceil(min.Seconds()/unit.Seconds()*1e4)/1e4, 'f', -1, 64), units, min, quote(s.value), time.Duration(d))
 		return 0
 	}
 	return time.Duration(d)

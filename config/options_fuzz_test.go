@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/piolab/pio/calibration"
 )
 
 // defaultKeys lists every [section] key of Defaults, in order.
@@ -128,11 +130,9 @@ func checkOptions(t *testing.T, c *Config, section, key, value string) {
 	if d.MaxScriptSteps == 0 {
 		t.Fatalf("%.100s: accepted, with max_script_steps 0", what)
 	}
-	// Open: a max_execute_minutes below half a nanosecond rounds to 0 and is
-	// accepted, which stops every execute() at once; only negatives fail here.
-	if d.MaxExecute < 0 {
-		t.Fatalf("%.100s: accepted, with max_execute_minutes giving %v", what, d.MaxExecute)
+	if d.MaxExecute < MinMaxExecute {
+		t.Fatalf("%.100s: accepted, with max_execute_minutes giving %v, less than %v", what, d.MaxExecute, MinMaxExecute)
 	}
-	positive("pump_ml_per_second", o.Simulation.PumpMLPerSecond)
+	within("pump_ml_per_second", o.Simulation.PumpMLPerSecond, calibration.MinSlope, calibration.MaxSlope)
 	within("pump_flow_spread", o.Simulation.PumpFlowSpread, 0, math.Nextafter(1, 0))
 }

@@ -119,7 +119,11 @@ func TestOptionsValidation(t *testing.T) {
 		{"[dosing_automation.config]\nmax_script_steps=1e20", `config.ini:2: [dosing_automation.config] max_script_steps: want a positive integer, got "1e20"`},
 		{"[dosing_automation.config]\nmax_execute_minutes=0", `config.ini:2: [dosing_automation.config] max_execute_minutes: want a positive number, got "0"`},
 		{"[dosing_automation.config]\nmax_execute_minutes=1e300", `config.ini:2: [dosing_automation.config] max_execute_minutes: want a positive number, got "1e300", which is too long`},
-		{"[simulation]\npump_ml_per_second=0", `config.ini:2: [simulation] pump_ml_per_second: want a positive number, got "0"`},
+		{"[dosing_automation.config]\nmax_execute_minutes=1e-12", `config.ini:2: [dosing_automation.config] max_execute_minutes: want at least 0.0167 minutes (1s), got "1e-12", which is 0s`},
+		{"[dosing_automation.config]\nmax_execute_minutes=0.0166", `config.ini:2: [dosing_automation.config] max_execute_minutes: want at least 0.0167 minutes (1s), got "0.0166", which is 996ms`},
+		{"[simulation]\npump_ml_per_second=0", `config.ini:2: [simulation] pump_ml_per_second: want a number of mL/s from 0.001 to 10 (the range of a pump calibration: it is the simulated pumps' factory calibration), got "0"`},
+		{"[simulation]\npump_ml_per_second=1e-300", `config.ini:2: [simulation] pump_ml_per_second: want a number of mL/s from 0.001 to 10 (the range of a pump calibration: it is the simulated pumps' factory calibration), got "1e-300"`},
+		{"[simulation]\npump_ml_per_second=11", `config.ini:2: [simulation] pump_ml_per_second: want a number of mL/s from 0.001 to 10 (the range of a pump calibration: it is the simulated pumps' factory calibration), got "11"`},
 		{"[simulation]\npump_flow_spread=1", `config.ini:2: [simulation] pump_flow_spread: want a number from 0 up to (not including) 1, got "1"`},
 		{"[simulation]\npump_flow_spread=-0.1", `config.ini:2: [simulation] pump_flow_spread: want a number from 0 up to (not including) 1, got "-0.1"`},
 		{"[scripts]\nmemory_limit_mb=31", `config.ini:2: [scripts] memory_limit_mb: want a whole number of MB from 32 to 1048576, got "31"`},
@@ -198,7 +202,7 @@ func TestOptionsErrorsNameTheirFile(t *testing.T) {
 		`override: [cluster.topology] unit_name: want a name without /, +, # or line breaks (it is an MQTT topic level), got "a/b"`,
 		`config.ini:3: [dosing_automation.config] waste_removal_multiplier: want a non-negative number, got "x"`,
 		`unit_config.ini:5: [mqtt] broker_port: want a port number from 1 to 65535, got "http"`,
-		`config.ini:5: [simulation] pump_ml_per_second: want a positive number, got "0"`,
+		`config.ini:5: [simulation] pump_ml_per_second: want a number of mL/s from 0.001 to 10 (the range of a pump calibration: it is the simulated pumps' factory calibration), got "0"`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Fatalf("Options() error\n%v\nwant\n%s", err, want)
