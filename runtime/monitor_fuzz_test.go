@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/piolab/pio/liquid"
+	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 )
 
@@ -16,7 +17,8 @@ import (
 // dosing_events, all for one experiment whose name is fuzzed too. Nothing
 // panics; the liquid model stays within its bounds (volumes within the
 // vial, fraction within [0, 1], counters finite and never negative); every
-// value it publishes is a finite number; and it counts no more events than
+// value it publishes is a finite number; an event it applies moves its
+// counter by exactly its volume_change; and it counts no more events than
 // it was sent.
 func FuzzMonitor(f *testing.F) {
 	event := func(v, name string) string {
@@ -39,6 +41,10 @@ func FuzzMonitor(f *testing.F) {
 	f.Add("exp1", []byte(event("3.0", "add_media")+"\n"+event("-3.0", "add_media")+"\n"+event("-1000.0", "remove_waste")))
 	f.Add("exp1", []byte(`{"volume_change":1,"event":"add_media","event":"remove_waste"}`))
 	f.Add("exp1", []byte(`{"volume_change":5.0,"event":"add_media","source_of_event":"pump_calibration"}`))
+	// A payload that ends in the event id's bare field once panicked the
+	// monitor (outbox.CutID sliced past its start).
+	f.Add("exp1", []byte(`,"event_id":"}`))
+	f.Add("exp1", []byte(`{"volume_change":1.0,"event":"add_media","event_id":"}`))
 	f.Add("exp1", []byte(`{"volume_change":1.0,"event":"add_media","source_of_event":"`+strings.Repeat("s", 1<<20)+`"}`))
 	f.Fuzz(func(t *testing.T, exp string, body []byte) {
 		if strings.ContainsAny(exp, "/") {
@@ -73,8 +79,21 @@ func FuzzMonitor(f *testing.F) {
 				h.set("pioreactor/unit1/"+exp+"/bioreactor/"+string(name)+"/set", string(value))
 				continue
 			}
+			before, _ := m.Liquid(exp)
+			a0, _ := m.Counts()
 			h.set("pioreactor/unit1/"+exp+"/dosing_events", string(line))
 			sent++
+			after, _ := m.Liquid(exp)
+			if a1, _ := m.Counts(); a1 > a0 {
+				// An applied event moves its counter by exactly volume_change.
+				if ev, err := payload.ParseDosingEvent(line); err == nil {
+					name, b := liquid.Counter(before, ev.Event)
+					_, a := liquid.Counter(after, ev.Event)
+					if name != liquid.CurrentVolume && math.Abs(a-b-float64(ev.VolumeChange)) > 1e-9*math.Max(1, math.Abs(b)) {
+						t.Fatalf("event %q moved %s from %v to %v", line, name, b, a)
+					}
+				}
+			}
 		}
 		st, err := m.Liquid(exp)
 		if err != nil {
