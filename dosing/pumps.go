@@ -158,7 +158,7 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 	// processes are marked.
 	stateTopic := env.Topic(a.Experiment, action, "$state")
 	client, err := env.Connect(pubsub.Options{
-		ClientID: fmt.Sprintf("%s-%s-%s-%s", action, env.Unit, a.Experiment, JobName),
+		ClientID: action + "-" + env.Unit + "-" + a.Experiment + "-" + JobName,
 		Will:     &pubsub.Message{Topic: stateTopic, Payload: []byte(runtime.Lost), QoS: 2, Retained: true},
 	})
 	if err != nil {

@@ -160,8 +160,10 @@ func (c *memClient) drop() bool {
 			kept = append(kept, s)
 		}
 	}
+	if len(kept) != len(b.subs) {
+		b.matches = nil // a client without subscriptions (a pump's) changes no match
+	}
 	b.subs = kept
-	b.matches = nil
 	b.mu.Unlock()
 	return true
 }

@@ -26,21 +26,23 @@ import (
 // checkDoseLimits refuses a volume or time the vial cannot take.
 // current is the modelled volume of the vial before the dose.
 func checkDoseLimits(action, device string, req PumpRequest, model config.Model, cal calibration.Pump, current float64) error {
-	vial := fmt.Sprintf("the vial's capacity, %s mL ([bioreactor] model %s)", payload.PyFloat(model.CapacityML), model.Name)
+	vial := func() string {
+		return fmt.Sprintf("the vial's capacity, %s mL ([bioreactor] model %s)", payload.PyFloat(model.CapacityML), model.Name)
+	}
 	var ml float64
 	switch {
 	case req.ML != nil:
 		ml = *req.ML
 		if ml > model.CapacityML {
 			return fmt.Errorf("%s: ml=%s is more than one dose may move: %s; to move more, run it --continuously and stop it, or dose in steps",
-				action, payload.PyFloat(ml), vial)
+				action, payload.PyFloat(ml), vial())
 		}
 	case req.Duration != nil:
-		maxSeconds := cal.MLToDuration(model.CapacityML)
 		ml = cal.DurationToML(*req.Duration)
 		if ml > model.CapacityML || math.IsInf(ml, 0) {
+			maxSeconds := cal.MLToDuration(model.CapacityML)
 			return fmt.Errorf("%s: duration=%s s is longer than one dose may run: %s s moves %s at %s_pump's calibration %q (%s mL/s); to run longer, run it --continuously and stop it",
-				action, payload.PyFloat(*req.Duration), formatSeconds(maxSeconds), vial, device, cal.Name, payload.PyFloat(cal.Slope))
+				action, payload.PyFloat(*req.Duration), formatSeconds(maxSeconds), vial(), device, cal.Name, payload.PyFloat(cal.Slope))
 		}
 	default:
 		return nil

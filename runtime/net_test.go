@@ -83,7 +83,7 @@ func (u *netUnit) waitFor(what string, cond func() bool) {
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			u.t.Fatalf("after 5 s: %s", what)
+			u.t.Fatalf("after 5 s: %s; $state payloads %q", what, u.payloads("pioreactor/unit1/exp1/job/$state"))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -112,6 +112,12 @@ func TestJobMessagesOverARealBroker(t *testing.T) {
 			if err := u.ctl.Publish("pioreactor/unit1/exp1/job/$state/set", []byte("disconnected"), 1, true); err != nil {
 				t.Fatal(err)
 			}
+			// mochi acknowledges a publish before it delivers it: once the
+			// observer has it, the job's subscription can only see it retained.
+			u.waitFor("the retained command delivered", func() bool {
+				p := u.payloads("pioreactor/unit1/exp1/job/$state/set")
+				return len(p) > 0 && p[len(p)-1] == "disconnected"
+			})
 			j.AddSetting(Setting{Name: "target", Datatype: payload.TypeFloat, Settable: true}, 1.5)
 			if err := j.Start(); err != nil {
 				t.Fatal(err)
