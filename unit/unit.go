@@ -80,16 +80,26 @@ func RunDir(unitName string) string {
 // JobRegistry is the registry of the unit opts name (its RunDir), for the
 // commands that look at running jobs (pio kill).
 func JobRegistry(opts Options) (*runtime.Registry, error) {
-	cfg, err := LoadConfig(opts)
+	unitName, _, err := identityOf(opts)
 	if err != nil {
 		return nil, err
+	}
+	return &runtime.Registry{Dir: RunDir(unitName)}, nil
+}
+
+// identityOf reads the configuration opts names and returns its unit name
+// and experiment (Identity).
+func identityOf(opts Options) (unitName, experiment string, err error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return "", "", err
 	}
 	o, err := cfg.Options()
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
-	unitName, _ := Identity(o, opts)
-	return &runtime.Registry{Dir: RunDir(unitName)}, nil
+	unitName, experiment = Identity(o, opts)
+	return unitName, experiment, nil
 }
 
 // LoadConfig reads the configuration for opts.
@@ -311,15 +321,10 @@ func LoadScript(path, unitName, experiment string) (*script.Script, error) {
 // anything starts: a script that does not load starts no broker, no monitor
 // and publishes nothing.
 func CheckScript(opts Options, path string) (*script.Script, error) {
-	cfg, err := LoadConfig(opts)
+	unitName, experiment, err := identityOf(opts)
 	if err != nil {
 		return nil, err
 	}
-	o, err := cfg.Options()
-	if err != nil {
-		return nil, err
-	}
-	unitName, experiment := Identity(o, opts)
 	return LoadScript(path, unitName, experiment)
 }
 
