@@ -80,11 +80,21 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 	// arrived, so time may pass while a message is on the wire; the sums
 	// checked below do not depend on when the monitor applied each event.
 	var runErr error
-	clk.Go("automation", func() { runErr = a.Run(context.Background()); mon.Close() })
+	clk.Go("automation", func() { runErr = a.Run(context.Background()) })
 	clk.Run(context.Background())
 	if runErr != nil {
 		t.Fatal(runErr)
 	}
+	// The last dosing events may still be on the wire to the monitor: let
+	// its inbox run as they arrive, then close it.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		clk.RunUntil(context.Background(), clk.Now())
+		if st, _ := mon.Liquid("e1"); math.Abs(st.CumWasteML-6.75) < 1e-9 {
+			break
+		}
+	}
+	clk.Go("close monitor", mon.Close)
+	clk.Run(context.Background())
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
