@@ -51,7 +51,9 @@ handlers = {"od_reading/od1": on_reading}
 				var ev struct {
 					Message string `json:"message"`
 				}
-				if json.Unmarshal(m.Payload, &ev) == nil && strings.HasPrefix(ev.Message, "reading ") {
+				// A retained copy may come after live ones (mochi sends the
+				// retained message of a new subscription late): live only.
+				if !m.Retained && json.Unmarshal(m.Payload, &ev) == nil && strings.HasPrefix(ev.Message, "reading ") {
 					mu.Lock()
 					events = append(events, ev.Message)
 					mu.Unlock()
