@@ -149,13 +149,10 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 		SourceOfEvent: a.SourceOfEvent(), Client: a.Client(), Log: a.Log,
 		Holder: JobName + " (" + action + ")",
 	}
-	// A refused request publishes nothing, not even the action's init.
-	if err := runtime.CheckPump(env, req); err != nil {
-		return 0, err
-	}
 	// The action's $state has a connection of its own, whose last will
 	// marks it lost if this process dies mid-dose, as upstream's pump
-	// processes are marked.
+	// processes are marked. It publishes only once RunPump has accepted
+	// the request (OnStart): a refused one publishes nothing.
 	stateTopic := env.Topic(a.Experiment, action, "$state")
 	client, err := env.Connect(pubsub.Options{
 		ClientID: action + "-" + env.Unit + "-" + a.Experiment + "-" + JobName,
@@ -166,9 +163,17 @@ func (a *Automation) Pump(ctx context.Context, device string, ml, duration *floa
 	}
 	defer client.Close()
 	publishState := func(s runtime.State) { _ = client.Publish(stateTopic, []byte(s), 2, true) }
-	publishState(runtime.Init)
-	defer publishState(runtime.Disconnected)
-	req.OnStart = func() { publishState(runtime.Ready) }
+	started := false
+	req.OnStart = func() {
+		started = true
+		publishState(runtime.Init)
+		publishState(runtime.Ready)
+	}
+	defer func() {
+		if started {
+			publishState(runtime.Disconnected)
+		}
+	}()
 	booked := event
 	if booked == "" {
 		booked = runtime.EventName(device)

@@ -123,3 +123,26 @@ func TestFailedDoseStillRemovesWaste(t *testing.T) {
 		t.Error("no warning about the failed dose and its waste")
 	}
 }
+
+// A pump an automation asks for beyond the dose limits is refused before its
+// action announces itself: no $state, no event.
+func TestRefusedAutomationPumpPublishesNothing(t *testing.T) {
+	h := newHarness(t)
+	huge := func(ctx context.Context, a *Automation) (*payload.Event, error) {
+		_, err := a.Pump(ctx, "media", ptr(1e10), nil)
+		return nil, err
+	}
+	a := h.start(&fakeProgram{exec: huge})
+	if err := h.run(a, context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a.Errors != 1 || !h.logged("ERROR", "ml=10000000000.0 is more than one dose may move") {
+		t.Errorf("errors %d; want the refusal logged once", a.Errors)
+	}
+	if got := h.payloads("pioreactor/unit1/exp1/add_media/$state"); len(got) != 0 {
+		t.Errorf("add_media/$state %v for a refused pump, want nothing", got)
+	}
+	if len(h.dosingEvents()) != 0 {
+		t.Error("a refused pump published dosing events")
+	}
+}

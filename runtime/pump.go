@@ -129,14 +129,6 @@ type pumpPlan struct {
 	holder  string
 }
 
-// CheckPump checks a pump request as RunPump will, without running or
-// publishing anything: a pump job checks its request before it announces
-// itself, so that nothing is published for a refused request.
-func CheckPump(env *Env, req PumpRequest) error {
-	_, err := planPump(env, req)
-	return err
-}
-
 // planPump checks a request: one mode, a finite volume or time within the
 // dose limits (doselimits.go), a PWM channel for the device, a calibration,
 // and room in the vial for an inflow.

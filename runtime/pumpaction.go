@@ -20,7 +20,7 @@ type PumpAction struct {
 	Moved float64
 }
 
-// StartPumpAction checks the request (CheckPump) and then starts the job:
+// StartPumpAction checks the request (as RunPump will) and then starts the job:
 // a refused request publishes nothing.
 func StartPumpAction(env *Env, req PumpRequest) (*PumpAction, error) {
 	action := ActionName(req.Device)
