@@ -119,6 +119,80 @@ first_run_delay_seconds=2.0
 max_script_steps=100000000
 max_execute_minutes=60
 
+[leds]
+# LED channel (A to D) -> label; od_reading drives the channel labelled IR,
+# and a light program the others
+A=IR
+B=white_light
+C=
+D=
+
+[od_config.photodiode_channel]
+# photodiode channel (1 to 4) -> REF (the reference photodiode), an angle
+# (45, 90, 135, 180), or empty (unused). At most one REF, at least one angle.
+1=REF
+2=90
+3=
+4=
+
+[od_reading.config]
+# readings per second, more than 0 (0.2: one every 5 s)
+samples_per_second=0.2
+# the IR LED's intensity in percent (0 to 100; above 90 warns), or auto
+ir_led_intensity=80
+# smoothing of the reference photodiode, 0 to 1
+pd_reference_ema=0.75
+# unity (divide by the experiment's first REF reading) or classic (by 1.0)
+ref_normalization=unity
+# subtract each channel's dark reading (IR off) taken at start
+use_dark_offsets=true
+# pull of each reading's estimate toward the previous one (0: none)
+smoothing_penalizer=3.0
+# turn the other LEDs off while a reading is taken
+turn_off_leds_during_reading=true
+
+[growth_rate_calculating.config]
+# OD readings that set the normalisation (at least 1)
+samples_for_od_statistics=10
+# readings further than this many standard deviations are outliers (more than 2)
+ekf_outlier_std_threshold=5.0
+
+[stirring.config]
+# the stirrer's target speed, RPM (0 to 5000)
+target_rpm=500
+# the duty cycle to start from, percent, without a stirring calibration
+initial_duty_cycle=30
+pwm_hz=200
+# seconds between two corrections of the duty cycle
+duration_between_updates_seconds=23
+# stop stirring around each OD reading (od_reading must run)
+enable_dodging_od=false
+# seconds stirring stops before and resumes after each OD reading
+pre_delay_duration=1.5
+post_delay_duration=0.25
+# RPM while an OD reading is taken, when dodging
+target_rpm_during_od_reading=0
+
+[stirring.pid]
+Kp=0.005
+Ki=0.0
+Kd=0.0
+
+[temperature_automation.thermostat]
+Kp=2.6
+Ki=0.0
+Kd=4.6
+
+[dosing_automation.turbidostat]
+# auto, normalized_od, od_fused or od
+biomass_signal=auto
+
+[dosing_automation.pid_morbidostat]
+Kp=1.0
+Ki=0.0
+Kd=0.0
+minimum_dosing_volume_ml=0.1
+
 [storage]
 # where pio keeps its state; empty means $PIO_HOME, else ~/.pio
 home=

@@ -7,34 +7,27 @@ package dosing
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/piolab/pio/automation"
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
-	"github.com/piolab/pio/topic"
 )
 
 // JobName is the job name of every dosing automation.
 const JobName = "dosing_automation"
 
 // SettingDecl declares a program setting and its default.
-type SettingDecl struct {
-	Name     string
-	Datatype string // payload.TypeFloat, TypeInteger, TypeBoolean, TypeString
-	Default  any
-}
+type SettingDecl = automation.SettingDecl
 
 // PumpFunc moves ml of liquid and returns what it moved. A program's
 // function that returns no number (None in Starlark) returns ErrReturnedNone:
@@ -87,15 +80,15 @@ type Automation struct {
 	schedule *runtime.Periodic
 	mirror   mirror
 
-	mu            sync.Mutex
-	stopPumping   bool
-	runCancel     context.CancelFunc
-	scopes        []*pumpScope
-	active        map[string]context.CancelFunc // running pumps by action name
-	msgs          *sched.Inbox[pubsub.Message]  // for a MessageHandler program
-	source        string                        // source_of_event of its pumps
-	settingsSince time.Time
-	runMoved      payload.Volumes // booked in the current run, by event
+	mu          sync.Mutex
+	stopPumping bool
+	runCancel   context.CancelFunc
+	scopes      []*pumpScope
+	active      map[string]context.CancelFunc // running pumps by action name
+	msgs        *sched.Inbox[pubsub.Message]  // for a MessageHandler program
+	source      string                        // source_of_event of its pumps
+	history     *automation.History
+	runMoved    payload.Volumes // booked in the current run, by event
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
 	Doses, Errors int
@@ -139,7 +132,7 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	a.Job = job
 	a.mirror.a = a
 	fail := func(err error) (*Automation, error) { job.Close(); return nil, err }
-	a.settingsSince = env.Sched.Now()
+	a.history = automation.NewHistory(job, name)
 	if err := a.declareSettings(values); err != nil {
 		return fail(err)
 	}
@@ -174,105 +167,18 @@ func limitsOf(d config.DosingOptions) Limits {
 // settingValues checks the overrides against the program's declarations,
 // before anything is published, and returns every setting's starting value.
 func settingValues(prog Program, overrides map[string]string) (map[string]any, error) {
-	decls := prog.Settings()
-	values := map[string]any{}
-	known := map[string]SettingDecl{}
-	for _, d := range decls {
-		known[d.Name] = d
-		values[d.Name] = d.Default
-	}
-	names := make([]string, 0, len(overrides))
-	for k := range overrides {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		d, ok := known[k]
-		if !ok {
-			declared := make([]string, 0, len(decls))
-			for _, d := range decls {
-				declared = append(declared, d.Name)
-			}
-			return nil, fmt.Errorf("unknown setting %q for %s (settings: %s)", k, prog.Name(), strings.Join(declared, ", "))
-		}
-		if n := len(overrides[k]); n > runtime.MaxSettingBytes {
-			return nil, fmt.Errorf("setting %s: a value of %d bytes is more than a setting takes (%d bytes)", k, n, runtime.MaxSettingBytes)
-		}
-		v, err := payload.CastPayload(d.Datatype, overrides[k])
-		if err != nil {
-			return nil, fmt.Errorf("setting %s: %v", k, err)
-		}
-		values[k] = v
-	}
-	if d, ok := values["duration"]; ok {
-		f, err := checkDuration(d)
-		if err != nil {
-			return nil, fmt.Errorf("setting duration: %v", err)
-		}
-		values["duration"] = f
-	}
-	return values, nil
+	return automation.SettingValues(prog.Name(), prog.Settings(), overrides)
 }
 
 func (a *Automation) declareSettings(values map[string]any) error {
-	if err := a.AddSetting(runtime.Setting{Name: "automation_name", Datatype: payload.TypeString}, a.prog.Name()); err != nil {
-		return err
-	}
-	if err := a.AddSetting(runtime.Setting{Name: "latest_event", Datatype: payload.TypeAutomationEvent}, nil); err != nil {
-		return err
-	}
-	a.PublishSetting("latest_event") // empty: clears an old run's event
-	decls := a.prog.Settings()
-	for _, d := range decls {
-		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true}
-		if d.Name == "duration" {
-			s.Set = a.setDuration
-		}
-		if err := a.AddSetting(s, values[d.Name]); err != nil {
-			return err
-		}
-	}
-	if len(decls) > 0 {
-		a.publishSettingsHistory()
-	}
-	return nil
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	}
-	return 0, false
-}
-
-// The bounds of the duration setting, in minutes. Below a second, execute()
-// would run back to back (upstream's fastest automation, the turbidostat,
-// runs every 15 s); above 30 days, it never runs in an experiment's life. Both
-// also keep the period a valid time.Duration.
-const (
-	MinDurationMinutes = 1.0 / 60
-	MaxDurationMinutes = 30 * 24 * 60.0
-)
-
-// checkDuration validates a duration in minutes.
-func checkDuration(v any) (float64, error) {
-	f, ok := toFloat(v)
-	if !ok || !(f >= MinDurationMinutes && f <= MaxDurationMinutes) {
-		return 0, fmt.Errorf("duration must be from %s (1 s) to %s minutes (30 days), got %v",
-			payload.PyFloat(math.Round(MinDurationMinutes*1e4)/1e4), payload.PyFloat(MaxDurationMinutes), v)
-	}
-	return f, nil
+	return automation.Declare(a.Job, a.prog.Name(), a.prog.Settings(), values,
+		map[string]func(any) error{"duration": a.setDuration}, a.history)
 }
 
 // setDuration is the duration setting's /set handler: it reschedules as
 // upstream does.
 func (a *Automation) setDuration(v any) error {
-	f, err := checkDuration(v)
+	f, err := automation.CheckDuration(v)
 	if err != nil {
 		return err
 	}
@@ -281,22 +187,7 @@ func (a *Automation) setDuration(v any) error {
 	return nil
 }
 
-func (a *Automation) publishSettingsHistory() {
-	env := a.Env()
-	now := env.Sched.Now()
-	settings, _ := json.Marshal(a.SettableValues())
-	a.mu.Lock()
-	since := a.settingsSince
-	a.settingsSince = now
-	a.mu.Unlock()
-	msg, _ := json.Marshal(map[string]any{
-		"pioreactor_unit": env.Unit, "experiment": a.Experiment,
-		"started_at": payload.StructTimestamp(since), "ended_at": payload.StructTimestamp(now),
-		"automation_name": a.prog.Name(),
-		"settings":        base64.StdEncoding.EncodeToString(settings),
-	})
-	_ = a.Client().Publish(topic.Join(env.Unit, a.Experiment, JobName, JobName+"_settings"), msg, 2, false)
-}
+func (a *Automation) publishSettingsHistory() { a.history.Publish() }
 
 // Program returns the automation's program.
 func (a *Automation) Program() Program { return a.prog }
@@ -343,7 +234,7 @@ func (a *Automation) Run(ctx context.Context) error {
 	return nil
 }
 
-func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+func minutes(m float64) time.Duration { return automation.Minutes(m) }
 
 // RunOnce runs execute() once and publishes its event. An error is logged with
 // its script position and published as ErrorOccurred; the job keeps running.

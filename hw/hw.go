@@ -10,6 +10,8 @@ package hw
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // Resource is any device pio can stop.
@@ -37,10 +39,61 @@ type PWMController interface {
 	Open(channel int, hz float64) (PWM, error)
 }
 
-// ADC is one analog input.
+// ADC is one analog input (a photodiode channel).
 type ADC interface {
 	Resource
 	Volts(ctx context.Context) (float64, error)
+	// Burst takes n samples, spacing apart. On hardware the call takes
+	// n×spacing of real time; the simulator returns at once with the
+	// samples it would have taken, stamped with their times, so a job that
+	// reads a burst then sleeps on its scheduler until the last sample's
+	// time runs the same way on both.
+	Burst(ctx context.Context, n int, spacing time.Duration) ([]Sample, error)
+}
+
+// Sample is one ADC reading and when it was taken.
+type Sample struct {
+	At    time.Time
+	Volts float64
+}
+
+// LEDs drives the unit's four LED channels, "A" to "D" (the DAC43608 on the
+// HAT). Halt turns every channel off.
+type LEDs interface {
+	Resource
+	// SetIntensity sets a channel to percent, 0 to 100.
+	SetIntensity(channel string, percent float64) error
+	Intensity(channel string) float64
+}
+
+// RPMCounter counts the stirrer's revolutions (the hall sensor on the
+// heating PCB). A job measures RPM from two counts and its scheduler's clock,
+// so the same code runs in real and in virtual time.
+type RPMCounter interface {
+	Resource
+	// Revolutions is the number of revolutions counted since the counter
+	// was opened.
+	Revolutions() (float64, error)
+}
+
+// Sensors is what a board offers besides PWM outputs. A board without one
+// of them returns an error wrapping ErrNotConfigured.
+type Sensors interface {
+	// Photodiode is the ADC input of photodiode channel 1 to 4.
+	Photodiode(channel int) (ADC, error)
+	// Thermometer is the heating PCB's thermometer (the TMP1075).
+	Thermometer() (Thermometer, error)
+	LEDs() (LEDs, error)
+	RPM() (RPMCounter, error)
+}
+
+// SensorsOf returns the board's sensors, or an error that says the board has
+// none.
+func SensorsOf(b Board) (Sensors, error) {
+	if s, ok := b.(Sensors); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%s has no sensors (photodiodes, thermometer, LEDs, RPM): %w", b.Name(), ErrNotConfigured)
 }
 
 // Thermometer reads a temperature.
