@@ -39,6 +39,10 @@ type Options struct {
 	Experiment string
 	// Record receives every MQTT message the unit published, one JSON line each.
 	Record io.Writer
+	// Series, if true, keeps the run's time series (Summary.Series) for a
+	// plot or a table; without it only their ranges are kept, so a long run
+	// needs no memory that grows with its length.
+	Series bool
 	// Progress, if set, receives a progress line as virtual time passes.
 	Progress io.Writer
 	// Log, if set, receives the unit's log records at LogLevel and above
@@ -105,8 +109,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		enc = json.NewEncoder(o.Record)
 		enc.SetEscapeHTML(false)
 	}
+	if o.Series {
+		sum.Series = &Series{}
+	}
+	rec := newRecorder(o.Unit, o.Experiment, sum.Series)
 	broker.Tap = func(_ string, m pubsub.Message) {
 		t.onMessage(m, clk.Now())
+		rec.onMessage(m, clk.Now().Sub(Epoch))
 		if o.Record != nil && recErr == nil {
 			recErr = enc.Encode(Record{T: clk.Now().Sub(Epoch).Seconds(), Topic: m.Topic, Payload: string(m.Payload), Retained: m.Retained})
 		}
@@ -163,6 +172,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return
 		}
 		sum.Automation = a.Program().Name()
+		sum.AutomationJob = a.JobName()
 		a.Log.OnRecord = func(level, msg string) { t.onRecord(level, msg, a.Errors, clk.Now()) }
 		// When the automation ends, so does the unit.
 		_ = sup.Start(ctx, a, func(err error) { runErr = err; sup.StopAll() })
@@ -179,6 +189,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		stop = end
 	}
 	t.finishStates(stop)
+	sum.Jobs = rec.jobTimes(stop.Sub(Epoch))
+	for _, r := range rec.ranges() {
+		sum.Readings = append(sum.Readings, *r)
+	}
 	t.finishPumps(stop)
 	if t.ioOpen {
 		sum.IOActions.Interrupted++

@@ -18,9 +18,12 @@ import (
 // Summary reports a finished simulation.
 type Summary struct {
 	Automation string
-	Simulated  time.Duration
-	Wall       time.Duration
-	Messages   int
+	// AutomationJob is the job the automation ran as (dosing_automation,
+	// temperature_automation, led_automation).
+	AutomationJob string
+	Simulated     time.Duration
+	Wall          time.Duration
+	Messages      int
 	// Doses counts the execute_io_action calls that completed
 	// (IOActions.Completed); every pump run is in Pumps.
 	Doses int
@@ -45,6 +48,13 @@ type Summary struct {
 	FinalState string
 	// Model is the liquid model at the end; Reactor, the simulated truth;
 	// Liquid, what explains the difference.
+	// Readings are the range of each reading the unit published (OD,
+	// normalized OD, growth rate, temperature, volume, alt-media fraction).
+	Readings []Range
+	// Jobs is the time each job of the unit spent in each state.
+	Jobs []JobTime
+	// Series is the run's time series, if Options.Series asked for them.
+	Series  *Series
 	Model   liquid.State
 	Reactor sim.State
 	Liquid  LiquidCheck
@@ -227,8 +237,10 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, ", %d interrupted", io.Interrupted)
 	}
 	fmt.Fprintln(w)
+	s.printReadings(w)
 	s.printPumps(w)
 	s.printStates(w)
+	s.printJobs(w, s.AutomationJob)
 	s.printLiquid(w)
 	shown := map[string]bool{}
 	for _, sl := range s.Sleeps {
