@@ -96,7 +96,7 @@ func dosingHost(th *starlark.Thread, b *starlark.Builtin) (DosingHost, context.C
 // its clock is not the runtime's, so time.now() would bypass the virtual
 // time of pio simulate; scripts read the runtime's clock with now().
 func Common(unit, experiment string) starlark.StringDict {
-	return starlark.StringDict{
+	u := starlark.StringDict{
 		"math":       starmath.Module,
 		"json":       starjson.Module,
 		"unit":       starlark.String(unit),
@@ -109,7 +109,12 @@ func Common(unit, experiment string) starlark.StringDict {
 		"round":      starlark.NewBuiltin("round", round),
 		"store":      NewStore(),
 		"fmt":        Fmt(),
+		"config_get": starlark.NewBuiltin("config_get", configGet),
 	}
+	for k, v := range Readings() {
+		u[k] = v
+	}
+	return u
 }
 
 // Dosing returns the builtins of dosing automations: pumps, the liquid

@@ -19,6 +19,7 @@ import (
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
 )
@@ -89,6 +90,7 @@ type Automation struct {
 	source      string                        // source_of_event of its pumps
 	history     *automation.History
 	runMoved    payload.Volumes // booked in the current run, by event
+	readings    *readings.Cache
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
 	Doses, Errors int
@@ -143,6 +145,9 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	if err := a.subscribeStopCommands(); err != nil {
 		return fail(err)
 	}
+	if a.readings, err = readings.Subscribe(job); err != nil {
+		return fail(err)
+	}
 	if h, ok := prog.(MessageHandler); ok && len(h.Subscriptions()) > 0 {
 		if err := a.subscribeHandlers(h); err != nil {
 			return fail(err)
@@ -188,6 +193,10 @@ func (a *Automation) setDuration(v any) error {
 }
 
 func (a *Automation) publishSettingsHistory() { a.history.Publish() }
+
+// Readings returns the other jobs' latest readings, as the automation
+// receives them.
+func (a *Automation) Readings() *readings.Cache { return a.readings }
 
 // Program returns the automation's program.
 func (a *Automation) Program() Program { return a.prog }

@@ -35,6 +35,7 @@ import (
 	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/topic"
 )
 
@@ -508,3 +509,11 @@ func (h *host) Setting(name string) (any, bool) { return h.a.Setting(name) }
 func (h *host) CurrentVolume() float64          { return h.a.CurrentVolume() }
 func (h *host) AltMediaFraction() float64       { return h.a.AltMediaFraction() }
 func (h *host) Log(level, msg string) error     { return h.a.Log.Level(level, msg) }
+
+// Readings implements builtins.ReadingsHost.
+func (h *host) Readings() *readings.Cache { return h.a.Readings() }
+
+// ConfigValue implements builtins.ConfigHost.
+func (h *host) ConfigValue(section, key string) (string, bool) {
+	return ConfigValue(h.a.Env().Config, section, key)
+}
