@@ -154,4 +154,3 @@ func irChannel(sec *config.Section) string {
 	sec.Fail(found[1], "only one LED channel can be labelled IR; channels %s are", strings.Join(found, " and "))
 	return ""
 }
-
