@@ -198,11 +198,65 @@ minimum_dosing_volume_ml=0.1
 home=
 
 [simulation]
-# true flow of the simulated pumps at 100 % duty, mL/s (0.001 to 10, as a
-# pump calibration), and the spread (relative standard deviation) of each
-# pump's flow across seeds, 0 up to 1
+# The simulated reactor of pio simulate (docs/simulation.md describes the
+# model). True flow of the simulated pumps at 100 % duty, mL/s (0.001 to 10,
+# as a pump calibration), and the spread (relative standard deviation) of
+# each pump's flow across seeds, 0 up to 1
 pump_ml_per_second=0.5
 pump_flow_spread=0.02
+# culture: the true OD at start (more than 0, below max_od), the maximum
+# growth rate per hour (more than 0, at most 10), the carrying capacity as OD
+# (more than 0, at most 100), and the lag phase in hours (0: none, at most 100)
+initial_od=0.05
+growth_rate_per_hour=0.3
+max_od=2.5
+lag_hours=1.0
+# growth is multiplied by max(0, 1 - alt_media_inhibition * alt_media_fraction):
+# 0 leaves alt-media harmless, 1.5 stops growth at a fraction of 2/3 (0 to 100)
+alt_media_inhibition=1.5
+# growth is multiplied by q10^((T_vial - reference)/10); 1 turns the
+# temperature dependence off (0.5 to 10; reference -20 to 100 °C)
+growth_temperature_q10=1.0
+growth_reference_celsius=30
+# vial temperature: it relaxes toward room + vial_heater_gain * duty/100 with
+# time constant vial_time_constant_minutes (room -20 to 60 °C; gain 0 to 100
+# °C; time constant more than 0, at most 1440)
+room_celsius=22
+vial_heater_gain_celsius=30
+vial_time_constant_minutes=15
+# the heating PCB, which carries the thermometer, relaxes toward
+# T_vial + pcb_heater_gain * duty/100 with its own, shorter time constant
+# (gain 0 to 200 °C; more than 0 s and less than the vial's)
+pcb_heater_gain_celsius=22
+pcb_time_constant_seconds=50
+# the thermometer (a TMP1075): noise standard deviation and resolution, °C
+# (noise 0 to 5; resolution 0, none, to 1)
+thermometer_noise_celsius=0.03
+thermometer_resolution_celsius=0.0625
+# stirring: RPM = stirring_rpm_per_percent * (duty - dead zone) above the
+# dead zone, reached with the time constant (dead zone 0 to 100 %; 0 to 1000
+# RPM per %; 0 to 60 s, 0: at once)
+stirring_dead_zone_percent=10
+stirring_rpm_per_percent=25
+stirring_time_constant_seconds=1.5
+# photodiodes, volts at IR intensity 100 %: the 90° signal is
+# signal_volts_per_od * OD / (1 + OD/signal_saturation_od), the reference
+# reference_volts; each has dark_volts added and white noise of the given
+# standard deviation per sample (volts per OD 0.001 to 10; saturation OD
+# more than 0; every other volts 0 to 3)
+signal_volts_per_od=0.8
+signal_saturation_od=8
+reference_volts=0.25
+dark_volts=0.002
+signal_noise_volts=0.001
+reference_noise_volts=0.0003
+# the IR LED's output drifts slowly: a relative amplitude (0 to 0.5) over a
+# period in hours (more than 0); the reference photodiode sees the drift too
+led_drift_fraction=0.01
+led_drift_period_hours=12
+# mains ripple on every photodiode: amplitude in volts (0 to 1) at 50 or 60 Hz
+mains_ripple_volts=0.0005
+mains_hz=60
 
 [scripts]
 # the memory, in MB, that a process running a script (pio run-script, pio

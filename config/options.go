@@ -2,13 +2,10 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/piolab/pio/calibration"
 )
 
 // Options is the configuration pio reads, typed and validated. Every field
@@ -76,10 +73,40 @@ type StorageOptions struct {
 	Home string // home; empty means $PIO_HOME, else ~/.pio
 }
 
-// SimulationOptions is [simulation].
+// SimulationOptions is [simulation]: the simulated reactor's model
+// (config/simulation.go reads it; docs/simulation.md explains it).
 type SimulationOptions struct {
 	PumpMLPerSecond float64 // pump_ml_per_second, calibration.MinSlope to calibration.MaxSlope
 	PumpFlowSpread  float64 // pump_flow_spread, 0 up to (not including) 1
+
+	InitialOD              float64 // initial_od, more than 0, below MaxOD
+	GrowthRatePerHour      float64 // growth_rate_per_hour, more than 0, at most 10
+	MaxOD                  float64 // max_od, more than 0, at most 100
+	LagHours               float64 // lag_hours, 0 to 100
+	AltMediaInhibition     float64 // alt_media_inhibition, 0 to 100
+	GrowthTemperatureQ10   float64 // growth_temperature_q10, 0.5 to 10 (1: off)
+	GrowthReferenceCelsius float64 // growth_reference_celsius, -20 to 100
+
+	RoomCelsius           float64       // room_celsius, -20 to 60
+	VialHeaterGainCelsius float64       // vial_heater_gain_celsius, 0 to 100
+	VialTimeConstant      time.Duration // vial_time_constant_minutes, more than 0, at most 1440
+	PCBHeaterGainCelsius  float64       // pcb_heater_gain_celsius, 0 to 200
+	PCBTimeConstant       time.Duration // pcb_time_constant_seconds, more than 0, below VialTimeConstant
+	ThermometerNoise      float64       // thermometer_noise_celsius, 0 to 5
+	ThermometerResolution float64       // thermometer_resolution_celsius, 0 to 1
+	StirringDeadZone      float64       // stirring_dead_zone_percent, 0 to 100
+	StirringRPMPerPercent float64       // stirring_rpm_per_percent, 0 to 1000
+	StirringTimeConstant  time.Duration // stirring_time_constant_seconds, 0 to 60
+	SignalVoltsPerOD      float64       // signal_volts_per_od, 0.001 to 10
+	SignalSaturationOD    float64       // signal_saturation_od, more than 0
+	ReferenceVolts        float64       // reference_volts, 0 to 3
+	DarkVolts             float64       // dark_volts, 0 to 3
+	SignalNoiseVolts      float64       // signal_noise_volts, 0 to 3
+	ReferenceNoiseVolts   float64       // reference_noise_volts, 0 to 3
+	LEDDriftFraction      float64       // led_drift_fraction, 0 to 0.5
+	LEDDriftPeriod        time.Duration // led_drift_period_hours, more than 0
+	MainsRippleVolts      float64       // mains_ripple_volts, 0 to 1
+	MainsHz               float64       // mains_hz, 50 or 60
 }
 
 // ScriptsOptions is [scripts].
@@ -178,12 +205,7 @@ func (r *optionReader) options() Options {
 
 	o.Storage.Home = r.get("storage", "home").value
 
-	const sim = "simulation"
-	o.Simulation.PumpMLPerSecond = r.number(sim, "pump_ml_per_second",
-		func(f float64) bool { return f >= calibration.MinSlope && f <= calibration.MaxSlope },
-		fmt.Sprintf("a number of mL/s from %v to %v (the range of a pump calibration: it is the simulated pumps' factory calibration)", calibration.MinSlope, calibration.MaxSlope))
-	o.Simulation.PumpFlowSpread = r.number(sim, "pump_flow_spread",
-		func(f float64) bool { return f >= 0 && f < 1 }, "a number from 0 up to (not including) 1")
+	o.Simulation = r.simulation()
 
 	s = r.get("scripts", "memory_limit_mb")
 	if mb, err := strconv.ParseUint(s.value, 10, 64); err == nil && mb >= MinMemoryLimitMB && mb <= MaxMemoryLimitMB {

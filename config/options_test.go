@@ -25,7 +25,7 @@ var defaultOptions = Options{
 		MaxScriptSteps:         100_000_000,
 		MaxExecute:             time.Hour,
 	},
-	Simulation: SimulationOptions{PumpMLPerSecond: 0.5, PumpFlowSpread: 0.02},
+	Simulation: defaultSimulation,
 	Scripts:    ScriptsOptions{MemoryLimitMB: 128},
 }
 
