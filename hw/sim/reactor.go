@@ -1,11 +1,14 @@
 // Package sim is a simulated Pioreactor: a vial with pumps wired to PWM
-// channels, an efflux tube, and a culture that grows and is diluted. It
-// implements hw.Board.
+// channels, an efflux tube, a culture that grows (lag, exponential,
+// saturation), is diluted and is slowed by alt-media, a heater that warms
+// the vial and the heating PCB, a stirrer, four LED channels and photodiodes
+// that see the culture by the IR LED's light. It implements hw.Board and
+// hw.Sensors; docs/simulation.md describes the model.
 //
 // Physics advance lazily from the injected clock: every call integrates from
 // the last update to Now, so the reactor needs no goroutine and is exact and
-// deterministic under a virtual clock. Randomness (each pump's true flow
-// differs a little from nominal) comes from the seed alone.
+// deterministic under a virtual clock. Randomness (each pump's true flow, the
+// sensors' noise) comes from the seed alone.
 package sim
 
 import (
@@ -35,8 +38,19 @@ type Options struct {
 	VolumeML   float64 // starting volume (default 14)
 	EffluxML   float64 // efflux tube height as a volume (default 14)
 	CapacityML float64 // the vial overflows above this (default 40)
-	// Culture: starting OD, growth rate per hour, carrying capacity (OD).
+	// Culture: starting OD, maximum growth rate per hour, carrying capacity
+	// (OD). Zero: [simulation] initial_od, growth_rate_per_hour, max_od.
 	OD, GrowthPerHour, MaxOD float64
+	// Model is the rest of the physics; nil: DefaultModel(), the
+	// [simulation] defaults. Used as given otherwise.
+	Model *Model
+	// Photodiodes maps photodiode channel (1 to 4) to what it sees, as
+	// [od_config.photodiode_channel] does: "REF", an angle ("45", "90",
+	// "135", "180"), or "" (nothing). nil: 1 is REF and 2 is 90°.
+	Photodiodes map[int]string
+	// IRChannel is the LED channel ("A" to "D") of the IR LED, labelled IR
+	// in [leds]; "": A.
+	IRChannel string
 }
 
 // DutyTraceLen is how many PWM changes DutyTrace remembers: the most recent
@@ -50,16 +64,31 @@ type Reactor struct {
 	clock Clock
 	opts  Options
 
-	mu       sync.Mutex
-	last     time.Time
-	volume   float64
-	od       float64
-	altFrac  float64
-	overflow float64
-	moved    map[string]float64 // device -> mL actually moved
-	flow     map[int]float64    // channel -> true mL/s at 100 %
-	open     map[int]*pwm
-	devices  map[int]string
+	mu          sync.Mutex
+	model       Model
+	start       time.Time
+	last        time.Time
+	volume      float64
+	od          float64
+	altFrac     float64
+	q           float64 // the culture's physiological state (Baranyi); +Inf: no lag
+	vialC       float64 // vial temperature, °C
+	pcbC        float64 // heating PCB temperature, °C
+	rpm         float64 // stirrer
+	revs        float64 // revolutions since the start
+	leds        [4]float64
+	ledsOut     bool // LEDs() has handed the LEDs out: HaltAll turns them off
+	irIndex     int
+	irErr       error
+	pds         map[int]string // photodiode channel -> role
+	streams     map[uint64]*rand.Rand
+	driftPhase  float64 // of the IR LED's drift
+	ripplePhase float64 // of the mains at the start
+	overflow    float64
+	moved       map[string]float64 // device -> mL actually moved
+	flow        map[int]float64    // channel -> true mL/s at 100 %
+	open        map[int]*pwm
+	devices     map[int]string
 
 	// trace is a ring of the last DutyTraceLen changes; changes counts all
 	// changes ever made, so the next one goes to trace[changes%DutyTraceLen].
@@ -100,23 +129,47 @@ func New(clock Clock, o Options) *Reactor {
 		o.CapacityML = d.CapacityML
 	}
 	if o.OD == 0 {
-		o.OD = 0.05
+		o.OD = d.OD
 	}
 	if o.GrowthPerHour == 0 {
-		o.GrowthPerHour = 0.3
+		o.GrowthPerHour = d.GrowthPerHour
 	}
 	if o.MaxOD == 0 {
-		o.MaxOD = 2.5
+		o.MaxOD = d.MaxOD
 	}
 	if o.Devices == nil {
 		o.Devices = d.Devices
 	}
+	if o.Model == nil {
+		o.Model = d.Model
+	}
+	if o.Photodiodes == nil {
+		o.Photodiodes = map[int]string{1: "REF", 2: "90"}
+	}
+	if o.IRChannel == "" {
+		o.IRChannel = "A"
+	}
+	m := *o.Model
+	now := clock.Now()
 	r := &Reactor{
-		clock: clock, opts: o, last: clock.Now(), volume: o.VolumeML, od: o.OD,
+		clock: clock, opts: o, model: m, start: now, last: now, volume: o.VolumeML, od: o.OD,
+		q:     lagState(o.GrowthPerHour/3600, m.LagHours),
+		vialC: m.RoomCelsius, pcbC: m.RoomCelsius,
 		moved: map[string]float64{}, flow: map[int]float64{}, open: map[int]*pwm{},
 		devices: map[int]string{}, perChannel: map[int]int64{},
+		pds: map[int]string{}, streams: map[uint64]*rand.Rand{},
 	}
-	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x9e3779b97f4a7c15))
+	for ch, role := range o.Photodiodes {
+		r.pds[ch] = role
+	}
+	if i, ok := ledIndex(o.IRChannel); ok {
+		r.irIndex = i
+	} else {
+		r.irErr = fmt.Errorf("sim: the IR LED's channel %q does not exist (A to D): %w", o.IRChannel, hw.ErrNotConfigured)
+	}
+	r.driftPhase = 2 * math.Pi * r.stream(streamPhotodiode).Float64()
+	r.ripplePhase = 2 * math.Pi * r.stream(streamPhotodiode).Float64()
+	rng := r.stream(streamFlows)
 	chans := make([]int, 0, len(o.Devices))
 	for ch, dev := range o.Devices {
 		r.devices[ch] = dev
@@ -169,6 +222,9 @@ func (r *Reactor) HaltAll() error {
 	for _, ch := range chans {
 		r.setDutyLocked(r.open[ch], 0)
 	}
+	if r.ledsOut {
+		r.leds = [4]float64{}
+	}
 	r.mu.Unlock()
 	r.deliver()
 	return nil
@@ -186,10 +242,18 @@ func (r *Reactor) Close() error {
 // State is a snapshot of the simulated vial.
 type State struct {
 	VolumeML         float64
-	OD               float64
+	OD               float64 // the true OD, which the photodiodes see
 	AltMediaFraction float64
 	OverflowML       float64            // liquid spilled above capacity
 	MovedML          map[string]float64 // per device, true volume moved
+	// GrowthRate is the culture's true specific growth rate, per hour:
+	// d ln(OD)/dt without dilution, with the lag, alt-media, temperature
+	// and saturation.
+	GrowthRate float64
+	Celsius    float64            // the vial's temperature
+	PCBCelsius float64            // the heating PCB's, which the thermometer reads
+	RPM        float64            // the stirrer's
+	LEDs       map[string]float64 // intensity of "A" to "D", percent
 }
 
 // State returns the vial's state now.
@@ -201,7 +265,14 @@ func (r *Reactor) State() State {
 	for k, v := range r.moved {
 		moved[k] = v
 	}
-	return State{VolumeML: r.volume, OD: r.od, AltMediaFraction: r.altFrac, OverflowML: r.overflow, MovedML: moved}
+	leds := map[string]float64{}
+	for i, c := range ledChannels {
+		leds[c] = r.leds[i]
+	}
+	return State{
+		VolumeML: r.volume, OD: r.od, AltMediaFraction: r.altFrac, OverflowML: r.overflow, MovedML: moved,
+		GrowthRate: r.growthRateLocked(), Celsius: r.vialC, PCBCelsius: r.pcbC, RPM: r.rpm, LEDs: leds,
+	}
 }
 
 // DutyTrace returns the most recent PWM changes, oldest first: all of them
@@ -277,7 +348,13 @@ func (r *Reactor) deliver() {
 	r.mu.Unlock()
 }
 
-// advanceLocked integrates the vial from r.last to now.
+// maxStep is the longest step the physics take at once: within a step the
+// temperature that growth sees is the one at its start.
+const maxStep = 60.0 // seconds
+
+// advanceLocked integrates the vial from r.last to now. Outputs hold their
+// duty between calls (every change advances first), so within a call only
+// temperature couples to growth, and steps of maxStep keep that close.
 func (r *Reactor) advanceLocked() {
 	now := r.clock.Now()
 	dt := now.Sub(r.last).Seconds()
@@ -285,11 +362,44 @@ func (r *Reactor) advanceLocked() {
 		return
 	}
 	r.last = now
-	// Growth: logistic, closed form over dt.
+	heat, stir := r.dutyOfLocked("heating"), r.dutyOfLocked("stirring")
+	for left := dt; left > 0; left -= maxStep {
+		r.physicsStepLocked(math.Min(left, maxStep), heat, stir)
+	}
+	r.pumpLocked(dt)
+}
+
+// physicsStepLocked advances the culture, the temperatures and the stirrer
+// by dt seconds.
+func (r *Reactor) physicsStepLocked(dt, heat, stir float64) {
+	m := &r.model
 	mu := r.opts.GrowthPerHour / 3600
-	k := r.opts.MaxOD
-	r.od = k / (1 + (k/r.od-1)*math.Exp(-mu*dt))
-	// Liquid: each running pump moves flow×duty×dt.
+	r.od, r.q = growCulture(r.od, r.q, mu, m.growthFactor(r.altFrac, r.vialC), r.opts.MaxOD, dt)
+	r.vialC, r.pcbC = m.heatStep(r.vialC, r.pcbC, heat, dt)
+	var revs float64
+	r.rpm, revs = m.stirStep(r.rpm, stir, dt)
+	r.revs += revs
+}
+
+// growthRateLocked is the true specific growth rate now, per hour.
+func (r *Reactor) growthRateLocked() float64 {
+	f := r.model.growthFactor(r.altFrac, r.vialC)
+	return r.opts.GrowthPerHour * f * alpha(r.q) * (1 - r.od/r.opts.MaxOD)
+}
+
+// dutyOfLocked is the duty of the open output wired to device (0 if none).
+func (r *Reactor) dutyOfLocked(device string) float64 {
+	for ch, p := range r.open {
+		if r.devices[ch] == device {
+			return p.duty
+		}
+	}
+	return 0
+}
+
+// pumpLocked moves the liquid of dt seconds of the running pumps.
+func (r *Reactor) pumpLocked(dt float64) {
+	// Each running pump moves flow×duty×dt.
 	chans := make([]int, 0, len(r.open))
 	for ch := range r.open {
 		chans = append(chans, ch)
