@@ -101,10 +101,17 @@ func (h *harness) controller() *Controller {
 	return c
 }
 
-// do runs fn as an actor and drives the scheduler until nothing can run.
+// do runs fn as an actor and drives the scheduler until fn returns (within
+// a virtual hour).
 func (h *harness) do(fn func()) {
-	h.clk.Go("test", fn)
-	h.clk.Run(context.Background())
+	done := false
+	h.clk.Go("test", func() { fn(); done = true })
+	for end := h.clk.Now().Add(time.Hour); !done && h.clk.Now().Before(end); {
+		h.clk.RunUntil(context.Background(), h.clk.Now().Add(100*time.Millisecond))
+	}
+	if !done {
+		h.t.Fatal("the test's actor did not finish within a virtual hour")
+	}
 }
 
 // settle runs what is runnable now, without moving the clock.
