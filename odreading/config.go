@@ -55,7 +55,7 @@ func readSettings(c *config.Config) (settings, error) {
 	var errs []error
 
 	ch := c.Section(channelSection)
-	s.signals, s.ref = readChannels(ch)
+	s.signals, s.ref = readChannels(c, ch)
 	if err := ch.Err(); err != nil {
 		errs = append(errs, err)
 	}
@@ -77,7 +77,7 @@ func readSettings(c *config.Config) (settings, error) {
 	}
 
 	leds := c.Section(ledsSection)
-	s.irChannel = irChannel(leds)
+	s.irChannel = irChannel(c, leds)
 	if err := leds.Err(); err != nil {
 		errs = append(errs, err)
 	}
@@ -88,17 +88,18 @@ func readSettings(c *config.Config) (settings, error) {
 }
 
 // readChannels reads [od_config.photodiode_channel] with upstream's rules:
-// keys 1 to 4, each REF, an angle or empty; at most one REF; at least one
-// angle.
-func readChannels(sec *config.Section) (signals []channel, ref *channel) {
+// keys 1 to 4, each REF, an angle or empty (unused, even where Defaults
+// has a value); at most one REF; at least one angle.
+func readChannels(c *config.Config, sec *config.Section) (signals []channel, ref *channel) {
 	var refs []string
-	for _, key := range sec.Keys() {
+	for _, key := range sectionKeys(c, sec, "1", "2", "3", "4") {
 		n, err := strconv.Atoi(key)
 		if err != nil || n < 1 || n > 4 || key != strconv.Itoa(n) {
 			sec.Fail(key, "want a photodiode channel from 1 to 4 as the key")
 			continue
 		}
-		v := strings.TrimSpace(sec.String(key))
+		v, _ := c.Get(channelSection, key)
+		v = strings.TrimSpace(v)
 		switch {
 		case v == "":
 			continue
@@ -127,6 +128,22 @@ func readChannels(sec *config.Section) (signals []channel, ref *channel) {
 	return signals, ref
 }
 
+// sectionKeys are the section's keys with a value and the keys named,
+// sorted. A key written empty in a file is read with Config.Get, which
+// sees the empty value (Section falls back to Defaults).
+func sectionKeys(c *config.Config, sec *config.Section, always ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range append(sec.Keys(), always...) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func isAngle(v string) bool {
 	for _, a := range angles {
 		if v == a {
@@ -137,10 +154,10 @@ func isAngle(v string) bool {
 }
 
 // irChannel is the LED channel labelled IR in [leds].
-func irChannel(sec *config.Section) string {
+func irChannel(c *config.Config, sec *config.Section) string {
 	var found []string
-	for _, key := range sec.Keys() {
-		if strings.EqualFold(strings.TrimSpace(sec.String(key)), "IR") {
+	for _, key := range sectionKeys(c, sec, ledChannels...) {
+		if v, _ := c.Get(ledsSection, key); strings.EqualFold(strings.TrimSpace(v), "IR") {
 			found = append(found, key)
 		}
 	}
