@@ -68,8 +68,8 @@ func TestBaseVarianceAndClipAtStart(t *testing.T) {
 		r     []float64
 		vBase float64
 	}{
-		{0, []float64{1e-4, 3e-4}, 6e-4},            // 3·mean(R)/1
-		{math.Log(10), []float64{1e-4}, 2e-5},       // 3e-4/100 = 3e-6: floored at 2e-5
+		{0, []float64{1e-4, 3e-4}, 6e-4},             // 3·mean(R)/1
+		{math.Log(10), []float64{1e-4}, 2e-5},        // 3e-4/100 = 3e-6: floored at 2e-5
 		{math.Log(0.1), []float64{1e-4}, 3e-4 / .01}, // divided by OD²
 	} {
 		p := prior(c.r...)
