@@ -46,7 +46,7 @@ func TestFirstReadingPayloads(t *testing.T) {
 	for setting, want := range map[string]string{
 		"interval": "5.0", "ir_led_intensity": "80.0", "first_od_obs_time": "1767225600.8287501",
 		"relative_intensity_of_ir_led": `{"relative_intensity_of_ir_led":1.0,"timestamp":"` + ts + `"}`,
-		"$state": "ready",
+		"$state":                       "ready",
 	} {
 		if got := h.payloads(setting); len(got) == 0 || got[len(got)-1] != want {
 			t.Errorf("%s = %q, want last %q", setting, got, want)
@@ -272,7 +272,7 @@ func TestOverVoltageStopsTheJob(t *testing.T) {
 	h.start(Options{})
 	h.advance(time.Second)
 	h.board.set(func() { h.board.od = 7.9 }) // 0.5·7.9·0.8 = 3.16 V
-	h.advance(30 * time.Second) // the estimate's pull toward the previous one lags
+	h.advance(30 * time.Second)              // the estimate's pull toward the previous one lags
 	if !h.logged("warning", "above 3.0 V") || h.ended {
 		t.Fatalf("at 3.17 V: warning %q, ended %v; want a warning and the job running", h.logs("warning"), h.ended)
 	}
