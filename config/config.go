@@ -222,16 +222,16 @@ growth_reference_celsius=30
 # time constant vial_time_constant_minutes (room -20 to 60 °C; gain 0 to 100
 # °C; time constant more than 0, at most 1440)
 room_celsius=22
-vial_heater_gain_celsius=30
+vial_heater_gain_celsius=60
 vial_time_constant_minutes=15
 # the heating PCB, which carries the thermometer, relaxes toward
 # T_vial + pcb_heater_gain * duty/100 with its own, shorter time constant
 # (gain 0 to 200 °C; more than 0 s and less than the vial's)
-pcb_heater_gain_celsius=22
-pcb_time_constant_seconds=50
+pcb_heater_gain_celsius=55
+pcb_time_constant_seconds=67.5
 # the thermometer (a TMP1075): noise standard deviation and resolution, °C
 # (noise 0 to 5; resolution 0, none, to 1)
-thermometer_noise_celsius=0.03
+thermometer_noise_celsius=0.02
 thermometer_resolution_celsius=0.0625
 # stirring: RPM = stirring_rpm_per_percent * (duty - dead zone) above the
 # dead zone, reached with the time constant (dead zone 0 to 100 %; 0 to 1000
