@@ -139,7 +139,7 @@ func (l fakeLEDs) Intensity(ch string) float64 {
 // harness is a unit on a virtual clock and the in-memory broker with the
 // fake board, configured with the defaults (1=REF, 2=90, IR on A at 80 %).
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *sched.Virtual
 	broker *pubsub.Memory
 	env    *runtime.Env
@@ -153,7 +153,7 @@ type harness struct {
 	ended  bool
 }
 
-func newHarness(t *testing.T, configLines ...string) *harness {
+func newHarness(t testing.TB, configLines ...string) *harness {
 	t.Helper()
 	cfg := config.New()
 	for _, l := range configLines {
