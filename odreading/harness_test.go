@@ -12,6 +12,7 @@ import (
 
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw"
+	"github.com/piolab/pio/leds"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/pubsub/pubsubtest"
 	"github.com/piolab/pio/runtime"
@@ -172,6 +173,7 @@ func newHarness(t testing.TB, configLines ...string) *harness {
 		Board:   h.board, Config: cfg,
 	}
 	h.ctl = h.broker.Connect(pubsub.Options{ClientID: "test"})
+	t.Cleanup(func() { leds.Release(h.env) })
 	return h
 }
 

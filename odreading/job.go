@@ -117,8 +117,8 @@ func Start(env *runtime.Env, o Options) (*Job, error) {
 		j.adcs[ch.number] = adc
 		j.overVolt[ch.number] = newOverVoltage()
 	}
-	if j.leds, err = ledsFor(env, sensors); err != nil {
-		return nil, err
+	if j.leds, err = ledsFor(env); err != nil {
+		return nil, fmt.Errorf("od_reading: the IR LED: %w", err)
 	}
 	if cfg.ref != nil {
 		if j.ref, err = newRefTracker(cfg.refNormalization == "unity", cfg.pdReferenceEMA); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/piolab/pio/hw"
+	"github.com/piolab/pio/leds"
 	"github.com/piolab/pio/payload"
 )
 
@@ -402,3 +403,33 @@ func (bareBoard) Simulated() bool       { return true }
 func (bareBoard) PWM() hw.PWMController { return nil }
 func (bareBoard) HaltAll() error        { return nil }
 func (bareBoard) Close() error          { return nil }
+
+// During a reading the other LEDs are off and locked: a light program's
+// change waits for the next time it runs. The IR LED's changes are LED
+// change events of od_reading.
+func TestOtherLEDsLockedDuringAReading(t *testing.T) {
+	h := newHarness(t)
+	h.board.set(func() { h.board.leds["B"] = 30 })
+	h.start(Options{})
+	h.advance(5*time.Second + 200*time.Millisecond) // mid-reading
+	c, err := leds.For(h.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := c.Set(t.Context(), map[string]float64{"B": 50}, "light")
+	if applied || err != nil || h.board.led("B") != 0 {
+		t.Errorf("Set B mid-reading: applied %v, err %v, B at %v; want refused, B off", applied, err, h.board.led("B"))
+	}
+	h.advance(time.Second)
+	if b := h.board.led("B"); b != 30 {
+		t.Errorf("B = %v after the reading, want 30 back", b)
+	}
+	if applied, _ := c.Set(t.Context(), map[string]float64{"B": 50}, "light"); !applied {
+		t.Error("Set B between readings refused")
+	}
+	events := h.rec.Payloads("pioreactor/unit1/exp1/led_change_events")
+	if len(events) == 0 || !strings.Contains(events[0], `"source_of_event":"od_reading"`) {
+		t.Errorf("led_change_events = %q, want od_reading's", events)
+	}
+	h.stop()
+}
