@@ -85,16 +85,24 @@ func (p *photodiode) Burst(ctx context.Context, n int, spacing time.Duration) ([
 		mean += gain180 * m.SignalVoltsPerOD * math.Exp(-r.od) * light
 	}
 	g := r.stream(streamPhotodiode + uint64(p.ch))
+	// The ripple's phase advances by the same angle each sample: rotate
+	// (sin, cos) instead of calling math.Sin per sample.
 	w := 2 * math.Pi * m.MainsHz
-	t := now.Sub(r.start).Seconds()
-	dt := spacing.Seconds()
+	phase := w*now.Sub(r.start).Seconds() + r.ripplePhase
+	sin, cos := math.Sincos(math.Mod(phase, 2*math.Pi))
+	dSin, dCos := math.Sincos(math.Mod(w*spacing.Seconds(), 2*math.Pi))
 	out := make([]hw.Sample, n)
+	at := now
 	for i := range out {
-		v := mean + std*g.NormFloat64()
-		if m.MainsRippleVolts != 0 {
-			v += m.MainsRippleVolts * math.Sin(w*(t+float64(i)*dt)+r.ripplePhase)
+		v := mean + std*g.NormFloat64() + m.MainsRippleVolts*sin
+		if v < 0 {
+			v = 0
+		} else if v > maxVolts {
+			v = maxVolts
 		}
-		out[i] = hw.Sample{At: now.Add(time.Duration(i) * spacing), Volts: math.Min(maxVolts, math.Max(0, v))}
+		out[i] = hw.Sample{At: at, Volts: v}
+		at = at.Add(spacing)
+		sin, cos = sin*dCos+cos*dSin, cos*dCos-sin*dSin
 	}
 	return out, nil
 }
