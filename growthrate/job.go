@@ -118,7 +118,8 @@ func Start(env *runtime.Env, o Options) (*Job, error) {
 	return j, nil
 }
 
-// Calculator is the job's stream logic.
+// Calculator is the job's stream logic. The job's inbox drives it: read it
+// from a handler, or under the virtual scheduler when the unit is quiescent.
 func (j *Job) Calculator() *Calculator { return j.calc }
 
 // Run waits until the job is disconnected or ctx ends, then closes it. It
