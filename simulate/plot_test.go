@@ -271,13 +271,17 @@ func TestDoseEventsOrder(t *testing.T) {
 }
 
 // BenchmarkPlotWeek draws a 7-day series of 5 s readings (about 121,000
-// points a reading) as a PNG.
+// points a reading) as a PNG and as an SVG.
 func BenchmarkPlotWeek(b *testing.B) {
 	s := turbidostat(7*24*time.Hour, 5*time.Second)
-	path := filepath.Join(b.TempDir(), "week.png")
-	for b.Loop() {
-		if err := s.Plot(path); err != nil {
-			b.Fatal(err)
-		}
+	for _, ext := range []string{"png", "svg"} {
+		b.Run(ext, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "week."+ext)
+			for b.Loop() {
+				if err := s.Plot(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
