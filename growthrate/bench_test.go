@@ -26,7 +26,8 @@ func BenchmarkFilterUpdate(b *testing.B) {
 			obs := make([]float64, sensors)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				od := math.Exp(0.3*float64(i)*dt) * (1 + 0.01*float64(i%5-2))
+				// A turbidostat's sawtooth: an hour's growth, then a dilution.
+				od := math.Exp(0.3*float64(i%720)*dt) * (1 + 0.01*float64(i%5-2))
 				for s := range obs {
 					obs[s] = od
 				}
@@ -50,7 +51,10 @@ func BenchmarkCalculatorReading(b *testing.B) {
 	ods := ODs{"2": 0.05, "1": 1}
 	b.ReportAllocs()
 	for i := 10; b.Loop(); i++ {
-		ods["2"] = 0.05 * math.Exp(0.3*float64(i)/720)
+		if i%720 == 0 {
+			c.Dosing()
+		}
+		ods["2"] = 0.05 * math.Exp(0.3*float64(i%720)/720)
 		if _, ok, err := c.Reading(ods, t0.Add(time.Duration(i)*5*time.Second)); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
