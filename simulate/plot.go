@@ -116,6 +116,17 @@ func (s *Series) render(out *bytes.Buffer, ext string) (err error) {
 	return err
 }
 
+// The panels, top to bottom.
+const (
+	panelOD = iota
+	panelNormalizedOD
+	panelGrowthRate
+	panelVolume
+	panelAltMedia
+	panelTemperature
+	panelDoses
+)
+
 // panel is one of the figure's stacked plots and its legend.
 type panel struct {
 	plot   *plot.Plot
@@ -130,18 +141,18 @@ func (s *Series) draw(c draw.Canvas) {
 	c.Fill(c.Rectangle.Path())
 
 	end := s.end()
-	alt := s.linePanel("alt-media fraction", s.AltMediaFraction, colPurple, end, held)
-	if !alt.empty { // a fraction: show all of [0, 1], and more if the data go beyond it
-		alt.plot.Y.Min, alt.plot.Y.Max = min(0, alt.plot.Y.Min), max(1, alt.plot.Y.Max)
-	}
 	panels := []*panel{
-		s.linePanel("OD (raw)", s.OD, colBlue, end, sampled),
-		s.linePanel("normalized OD", s.NormalizedOD, colGreen, end, sampled),
-		s.linePanel("growth rate (1/h)", s.GrowthRate, colVermilion, end, sampled),
-		s.linePanel("volume (mL)", s.Volume, colSky, end, held),
-		alt,
-		s.linePanel("temperature (°C)", s.Temperature, colOrange, end, sampled),
-		s.dosePanel(end),
+		panelOD:           s.linePanel("OD (raw)", s.OD, colBlue, end, sampled),
+		panelNormalizedOD: s.linePanel("normalized OD", s.NormalizedOD, colGreen, end, sampled),
+		panelGrowthRate:   s.linePanel("growth rate (1/h)", s.GrowthRate, colVermilion, end, sampled),
+		panelVolume:       s.linePanel("volume (mL)", s.Volume, colSky, end, held),
+		panelAltMedia:     s.linePanel("alt-media fraction", s.AltMediaFraction, colPurple, end, held),
+		panelTemperature:  s.linePanel("temperature (°C)", s.Temperature, colOrange, end, sampled),
+		panelDoses:        s.dosePanel(end),
+	}
+	if alt := panels[panelAltMedia]; !alt.empty {
+		// A fraction: show all of [0, 1], and more if the data go beyond it.
+		alt.plot.Y.Min, alt.plot.Y.Max = min(0, alt.plot.Y.Min), max(1, alt.plot.Y.Max)
 	}
 	s.addTargets(panels, end)
 	for i, p := range panels {
@@ -306,13 +317,13 @@ func targetPanel(name string) int {
 	n := strings.ToLower(strings.ReplaceAll(name, "_", " "))
 	switch {
 	case strings.Contains(n, "temperature"):
-		return 5
+		return panelTemperature
 	case strings.Contains(n, "growth rate"):
-		return 2
+		return panelGrowthRate
 	case strings.Contains(n, "normalized"), strings.Contains(n, "biomass"):
-		return 1
+		return panelNormalizedOD
 	default:
-		return 0
+		return panelOD
 	}
 }
 

@@ -234,13 +234,13 @@ func TestDecimateShortSeriesUnchanged(t *testing.T) {
 
 func TestTargetPanel(t *testing.T) {
 	for name, want := range map[string]int{
-		"target temperature":   5,
-		"target growth rate":   2,
-		"target_growth_rate":   2,
-		"target normalized OD": 1,
-		"target biomass":       1,
-		"target OD":            0,
-		"something else":       0,
+		"target temperature":   panelTemperature,
+		"target growth rate":   panelGrowthRate,
+		"target_growth_rate":   panelGrowthRate,
+		"target normalized OD": panelNormalizedOD,
+		"target biomass":       panelNormalizedOD,
+		"target OD":            panelOD,
+		"something else":       panelOD,
 	} {
 		if got := targetPanel(name); got != want {
 			t.Errorf("targetPanel(%q) = %d, want %d", name, got, want)
