@@ -22,6 +22,7 @@ import (
 	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/hw/sim"
+	"github.com/piolab/pio/leds"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/outbox"
 	"github.com/piolab/pio/pubsub"
@@ -274,6 +275,7 @@ func (m *Machine) Close() {
 	}
 	if m.Supervisor != nil {
 		m.Supervisor.Halt()
+		leds.Release(m.Env)
 	}
 	if m.broker != nil {
 		m.broker.Close()
@@ -347,4 +349,24 @@ func (m *Machine) RunJob(ctx context.Context, r runtime.Runner) error {
 		return err
 	}
 	return <-done
+}
+
+// OfflineEnv is the unit's environment without a broker, a board or a
+// scheduler: for commands that only read or change its files (pio run
+// growth_rate_calculating clear_cache).
+func OfflineEnv(opts Options) (*runtime.Env, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	home := Home(opts.Home)
+	unitName, experiment := Identity(o, opts)
+	return &runtime.Env{Unit: unitName, Experiment: experiment, Config: cfg,
+		Calibrations: calibration.Store{Dir: filepath.Join(home, "calibrations")},
+		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
+	}, nil
 }

@@ -59,11 +59,14 @@ func runCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "run",
-		Usage: "run a manual action on this unit",
+		Usage: "run a job or a manual action on this unit",
 		Subcommands: []*cli.Command{
 			pump("add_media", "media"),
 			pump("add_alt_media", "alt_media"),
 			pump("remove_waste", "waste"),
+			odReadingCommand(),
+			growthRateCommand(),
+			stirringCommand(),
 		},
 	}
 }
