@@ -43,6 +43,10 @@ type DosingHost interface {
 	Pump(ctx context.Context, device string, ml, duration *float64) (float64, error)
 	CurrentVolume() float64
 	AltMediaFraction() float64
+	// MaxVolume is the model's max fill volume: pumping stops at it.
+	MaxVolume() float64
+	// Pause puts the automation to sleep, which stops its pumps.
+	Pause()
 }
 
 const (
@@ -77,6 +81,9 @@ func host(th *starlark.Thread, b *starlark.Builtin) (Host, context.Context, erro
 }
 
 func dosingHost(th *starlark.Thread, b *starlark.Builtin) (DosingHost, context.Context, error) {
+	if err := refuseBlocking(th, b); err != nil {
+		return nil, nil, err
+	}
 	h, ctx, err := host(th, b)
 	if err != nil {
 		return nil, nil, err
@@ -110,6 +117,7 @@ func Common(unit, experiment string) starlark.StringDict {
 		"store":      NewStore(),
 		"fmt":        Fmt(),
 		"config_get": starlark.NewBuiltin("config_get", configGet),
+		"pid":        PID(),
 	}
 	for k, v := range Readings() {
 		u[k] = v
@@ -128,6 +136,8 @@ func Dosing() starlark.StringDict {
 		"pump":               starlark.NewBuiltin("pump", pumpAny),
 		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
 		"alt_media_fraction": starlark.NewBuiltin("alt_media_fraction", altMediaFraction),
+		"max_volume_ml":      starlark.NewBuiltin("max_volume_ml", maxVolume),
+		"pause":              starlark.NewBuiltin("pause", pause),
 	}
 }
 
@@ -288,6 +298,9 @@ func runPump(th *starlark.Thread, b *starlark.Builtin, device string, mlV, durV 
 func sleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var s Seconds
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
+		return nil, err
+	}
+	if err := refuseBlocking(th, b); err != nil {
 		return nil, err
 	}
 	h, ctx, err := host(th, b)
@@ -464,4 +477,47 @@ func round(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		r = math.RoundToEven(f/p) * p
 	}
 	return starlark.Float(r), nil
+}
+
+const nonBlockingKey = "pio.nonblocking"
+
+// SetNonBlocking marks a thread that must not wait: it runs on a job's
+// message actor (a setting's check). Readings, sleep and pumps refuse.
+func SetNonBlocking(th *starlark.Thread) { th.SetLocal(nonBlockingKey, true) }
+
+// refuseBlocking fails b on a thread marked by SetNonBlocking.
+func refuseBlocking(th *starlark.Thread, b *starlark.Builtin) error {
+	if nb, _ := th.Local(nonBlockingKey).(bool); nb {
+		return fmt.Errorf("%s: not available in a setting's check function, which must not wait (use it from execute())", b.Name())
+	}
+	return nil
+}
+
+// max_volume_ml() -> float: the vial's safety threshold (the model's max
+// fill volume): execute_io_action puts the automation to sleep rather than
+// reach it.
+func maxVolume(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	h, _, err := dosingHost(th, b)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Float(h.MaxVolume()), nil
+}
+
+// pause(): put the automation to sleep (state sleeping), which stops its
+// pumps, as upstream's set_state(SLEEPING). It stays asleep until set ready
+// (.../dosing_automation/$state/set ready).
+func pause(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	h, _, err := dosingHost(th, b)
+	if err != nil {
+		return nil, err
+	}
+	h.Pause()
+	return starlark.None, nil
 }

@@ -32,6 +32,9 @@ func Readings() starlark.StringDict {
 // readings): a missing or stale reading is an error, which ends the run in
 // ErrorOccurred.
 func latest(th *starlark.Thread, b *starlark.Builtin, k readings.Kind) (readings.Reading, error) {
+	if err := refuseBlocking(th, b); err != nil {
+		return readings.Reading{}, err
+	}
 	h, ctx, err := host(th, b)
 	if err != nil {
 		return readings.Reading{}, err

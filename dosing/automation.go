@@ -91,6 +91,7 @@ type Automation struct {
 	history     *automation.History
 	runMoved    payload.Volumes // booked in the current run, by event
 	readings    *readings.Cache
+	trig        *trigger // for a Triggered program
 
 	// Doses counts completed execute_io_action calls, Errors failed execute() runs.
 	Doses, Errors int
@@ -120,7 +121,11 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	if d, ok := values["duration"]; ok {
 		period = minutes(d.(float64))
 	}
-	a.schedule = runtime.NewPeriodic(env.Sched, limits.FirstRunDelay, period)
+	firstRun := limits.FirstRunDelay
+	if skip, _ := values["skip_first_run"].(bool); skip && period > 0 {
+		firstRun = period // upstream's skip_first_run: the first run one full period after ready
+	}
+	a.schedule = runtime.NewPeriodic(env.Sched, firstRun, period)
 
 	job, err := runtime.NewJob(env, JobName, env.Experiment, runtime.Hooks{
 		OnSleeping:       a.onSleeping,
@@ -135,6 +140,9 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	a.mirror.a = a
 	fail := func(err error) (*Automation, error) { job.Close(); return nil, err }
 	a.history = automation.NewHistory(job, name)
+	if err := a.checkStartValues(values); err != nil {
+		return fail(err)
+	}
 	if err := a.declareSettings(values); err != nil {
 		return fail(err)
 	}
@@ -147,6 +155,9 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	}
 	if a.readings, err = readings.Subscribe(job); err != nil {
 		return fail(err)
+	}
+	if t, ok := prog.(Triggered); ok && t.RunsOnReadings() {
+		a.startTrigger(t)
 	}
 	if h, ok := prog.(MessageHandler); ok && len(h.Subscriptions()) > 0 {
 		if err := a.subscribeHandlers(h); err != nil {
@@ -176,8 +187,7 @@ func settingValues(prog Program, overrides map[string]string) (map[string]any, e
 }
 
 func (a *Automation) declareSettings(values map[string]any) error {
-	return automation.Declare(a.Job, a.prog.Name(), a.prog.Settings(), values,
-		map[string]func(any) error{"duration": a.setDuration}, a.history)
+	return automation.Declare(a.Job, a.prog.Name(), a.prog.Settings(), values, a.setHandlers(), a.history)
 }
 
 // setDuration is the duration setting's /set handler: it reschedules as
@@ -228,6 +238,9 @@ func (a *Automation) Run(ctx context.Context) error {
 	defer a.Close()
 	if stopped {
 		return nil
+	}
+	if a.trig != nil {
+		return a.runTriggered(ctx)
 	}
 	if err := a.schedule.Run(ctx, func() bool { return a.State() == runtime.Ready }, a.RunOnce); err != nil {
 		return err

@@ -136,3 +136,7 @@ func (m *mirror) checkFill(volume float64) {
 		}
 	}
 }
+
+// MaxVolume is the model's max fill volume, the safety threshold at which
+// pumping stops.
+func (a *Automation) MaxVolume() float64 { return a.model.MaxFillML }

@@ -36,6 +36,7 @@ import (
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/readings"
+	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/topic"
 )
 
@@ -60,6 +61,8 @@ type Script struct {
 	info     *scriptInfo
 	// handlers maps topic filters to on-message functions (the handlers dict).
 	handlers []handler
+	runOn    *runOn                        // run_on: event-driven (trigger.go)
+	checks   map[string]*starlark.Function // check_<setting> (checks.go)
 }
 
 type handler struct {
@@ -199,6 +202,12 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 			s.settings = append(s.settings, decl)
 		}
 	}
+	if err := s.loadChecks(globals); err != nil {
+		return nil, err
+	}
+	if err := s.loadRunOn(globals); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -209,6 +218,10 @@ func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 		return dosing.SettingDecl{}, fmt.Errorf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)
 	}
 	switch x := v.(type) {
+	case starlark.NoneType:
+		// A required number: no value until --<name> or /set gives one (a
+		// check_<name> function can refuse to start without it).
+		return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: nil}, nil
 	case starlark.Float:
 		f := float64(x)
 		if f != f || f > 1e308 || f < -1e308 {
@@ -231,7 +244,7 @@ func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 	case starlark.String:
 		return dosing.SettingDecl{Name: name, Datatype: payload.TypeString, Default: string(x)}, nil
 	}
-	return dosing.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool or string", name, v, v.Type())
+	return dosing.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool, string or None (a required number)", name, v, v.Type())
 }
 
 // Name implements dosing.Program.
@@ -508,6 +521,8 @@ func (h *host) Sleep(ctx context.Context, seconds float64) error {
 func (h *host) Setting(name string) (any, bool) { return h.a.Setting(name) }
 func (h *host) CurrentVolume() float64          { return h.a.CurrentVolume() }
 func (h *host) AltMediaFraction() float64       { return h.a.AltMediaFraction() }
+func (h *host) MaxVolume() float64              { return h.a.MaxVolume() }
+func (h *host) Pause()                          { h.a.SetState(runtime.Sleeping) }
 func (h *host) Log(level, msg string) error     { return h.a.Log.Level(level, msg) }
 
 // Readings implements builtins.ReadingsHost.
