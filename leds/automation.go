@@ -40,9 +40,10 @@ type Program interface {
 	Name() string
 	Settings() []automation.SettingDecl
 	// CheckSetting validates a value of one of the program's settings
-	// before it is applied, at start and on /set; an error refuses it and
-	// the previous value stays.
-	CheckSetting(name string, v any) error
+	// before it is applied, at start and on /set: an error refuses it (the
+	// previous value stays), else the value it returns is applied. It runs
+	// on the job's message actor and must not wait.
+	CheckSetting(name string, v any) (any, error)
 	// Execute evaluates the program. The returned event may be nil.
 	Execute(ctx context.Context, a *Automation) (*payload.Event, error)
 	// SettingChanged follows a change of one of the program's settings
@@ -119,9 +120,11 @@ func StartAutomation(env *runtime.Env, o AutomationOptions) (*Automation, error)
 		return nil, fmt.Errorf("led_automation: %w", err)
 	}
 	for _, d := range prog.Settings() {
-		if err := prog.CheckSetting(d.Name, values[d.Name]); err != nil {
+		v, err := checkSetting(prog, d.Name, values[d.Name])
+		if err != nil {
 			return nil, fmt.Errorf("led_automation: setting %s: %w", d.Name, err)
 		}
+		values[d.Name] = v
 	}
 	ctl, err := For(env)
 	if err != nil {
@@ -166,14 +169,8 @@ func StartAutomation(env *runtime.Env, o AutomationOptions) (*Automation, error)
 // first; duration is also checked against its bounds and reschedules.
 func (a *Automation) setter(name string) func(any) error {
 	return func(v any) error {
-		if name == "duration" {
-			f, err := automation.CheckDuration(v)
-			if err != nil {
-				return err
-			}
-			v = f
-		}
-		if err := a.prog.CheckSetting(name, v); err != nil {
+		v, err := checkSetting(a.prog, name, v)
+		if err != nil {
 			return err
 		}
 		a.SetValue(name, v)
@@ -182,6 +179,16 @@ func (a *Automation) setter(name string) func(any) error {
 		}
 		return nil
 	}
+}
+
+// checkSetting is the program's check of a value, then, for duration, its
+// bounds.
+func checkSetting(prog Program, name string, v any) (any, error) {
+	v, err := prog.CheckSetting(name, v)
+	if err != nil || name != "duration" {
+		return v, err
+	}
+	return automation.CheckDuration(v)
 }
 
 // reschedule changes the period as upstream's set_duration does: the next

@@ -29,11 +29,11 @@ func (p *program) Name() string {
 	return p.name
 }
 func (p *program) Settings() []automation.SettingDecl { return p.settings }
-func (p *program) CheckSetting(name string, v any) error {
+func (p *program) CheckSetting(name string, v any) (any, error) {
 	if f, ok := automation.ToFloat(v); ok && f < 0 {
-		return fmt.Errorf("%s %v is below the minimum 0", name, v)
+		return nil, fmt.Errorf("%s %v is below the minimum 0", name, v)
 	}
-	return nil
+	return v, nil
 }
 func (p *program) Execute(ctx context.Context, a *Automation) (*payload.Event, error) {
 	p.runs = append(p.runs, a.Env().Sched.Now().Sub(epoch))

@@ -36,7 +36,7 @@ type Family struct {
 var Families = map[string]Family{
 	"dosing":      {Type: "dosing", Job: "dosing_automation", Builtins: builtins.Dosing, Runnable: true},
 	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: noBuiltins},
-	"led":         {Type: "led", Job: "led_automation", Builtins: noBuiltins},
+	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED, Runnable: true},
 }
 
 func noBuiltins() starlark.StringDict { return starlark.StringDict{} }
