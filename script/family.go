@@ -35,7 +35,7 @@ type Family struct {
 // Families are the script families pio knows, by automation_type.
 var Families = map[string]Family{
 	"dosing":      {Type: "dosing", Job: "dosing_automation", Builtins: builtins.Dosing, Runnable: true},
-	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: noBuiltins},
+	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: builtins.Temperature, Runnable: true},
 	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED, Runnable: true},
 }
 
