@@ -130,13 +130,6 @@ func Start(env *runtime.Env, o Options) (*Automation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	for _, d := range prog.Settings() {
-		if values[d.Name] == nil {
-			return nil, fmt.Errorf("%s: setting %s is required and has no default: give it (--%s <value>)",
-				name, d.Name, strings.ReplaceAll(d.Name, "_", "-"))
-		}
-	}
-
 	a := &Automation{prog: prog, limits: limits, gains: gains, thermometer: therm}
 	job, err := runtime.NewJob(env, JobName, env.Experiment, runtime.Hooks{
 		OnSleeping:       a.onSleeping,
@@ -168,6 +161,9 @@ func Start(env *runtime.Env, o Options) (*Automation, error) {
 			set[d.Name] = a.checkedSetter(c, d.Name)
 		}
 	}
+	if err := required(name, prog.Settings(), values); err != nil {
+		return fail(err)
+	}
 	a.history = automation.NewHistory(job, name)
 	if err := automation.Declare(job, name, prog.Settings(), values, set, a.history); err != nil {
 		return fail(err)
@@ -183,6 +179,18 @@ func Start(env *runtime.Env, o Options) (*Automation, error) {
 		return fail(err)
 	}
 	return a, nil
+}
+
+// required refuses a required setting (declared without a default) that
+// has no value.
+func required(program string, decls []automation.SettingDecl, values map[string]any) error {
+	for _, d := range decls {
+		if values[d.Name] == nil {
+			return fmt.Errorf("%s: setting %s is required and has no default: give it (--%s <value>)",
+				program, d.Name, strings.ReplaceAll(d.Name, "_", "-"))
+		}
+	}
+	return nil
 }
 
 // checkedSetter is a setting's /set handler through the program's check.
