@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/stdlib"
 )
 
 var ledEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -92,9 +94,9 @@ func newLEDUnit(t *testing.T) *ledUnit {
 
 func stdlibLED(t *testing.T, name string) []byte {
 	t.Helper()
-	src, err := os.ReadFile("../stdlib/led/" + name + ".star")
-	if err != nil {
-		t.Fatal(err)
+	_, src, ok := stdlib.Lookup("led", name)
+	if !ok {
+		t.Fatalf("stdlib has no led/%s.star", name)
 	}
 	return src
 }
@@ -541,6 +543,55 @@ def execute():
 		u.mustStart("prog", []byte(src), nil)
 		if got := u.retained("led_automation", "latest_event"); !strings.Contains(got, "ErrorOccurred") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: latest_event %s, want an error with %q", tc.call, got, tc.want)
+		}
+	}
+}
+
+// TestLEDDocsExamplesRun runs every Starlark example of docs/leds.md as a
+// light program for a simulated hour.
+func TestLEDDocsExamplesRun(t *testing.T) {
+	b, err := os.ReadFile("../docs/leds.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```starlark\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(blocks) != 3 {
+		t.Fatalf("found %d examples, want 3", len(blocks))
+	}
+	for i, m := range blocks {
+		u := newLEDUnit(t)
+		if err := u.start(fmt.Sprintf("example%d", i+1), []byte(m[1]), nil); err != nil {
+			t.Errorf("example %d: %v", i+1, err)
+			continue
+		}
+		u.runFor(time.Hour)
+		if u.a.Errors != 0 {
+			t.Errorf("example %d: %d errors: %q", i+1, u.a.Errors, u.rec.Payloads(u.topic("logs", "led_automation", "error")))
+		}
+		switch i {
+		case 0:
+			if u.driver.Intensity("B") != 30 {
+				t.Errorf("example 1: B = %v", u.driver.Intensity("B"))
+			}
+		case 1:
+			n := 0
+			for _, p := range u.rec.Payloads(u.topic("led_automation", "latest_event")) {
+				if strings.Contains(p, "B at 0 %, C at 0 %") {
+					n++
+				}
+			}
+			if n != 7 {
+				t.Errorf("example 2: %d events in an hour, want 7 (0 to 60 min, every 10)", n)
+			}
+		case 2:
+			if u.driver.Intensity("C") != 60 {
+				t.Errorf("example 3: C = %v after an hour, want 60", u.driver.Intensity("C"))
+			}
+			u.set("light_intensity", "40")
+			u.runFor(time.Hour)
+			if u.driver.Intensity("C") != 40 {
+				t.Errorf("example 3: C = %v after the ramp to 40", u.driver.Intensity("C"))
+			}
 		}
 	}
 }
