@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"sync"
 
@@ -38,7 +39,18 @@ const MaxIntensity = 100.0
 // no last will): the callers of Set (a job, the led_intensity action, a
 // script) need not lend theirs, and a change made while a job closes its own
 // connection is still published. Release closes it.
+//
+// For's controller is verbose: each changed channel is published on
+// led_change_events and logged. Quiet returns a view of the same LEDs that
+// publishes only leds/intensity (upstream's verbose=False, which od_reading
+// uses for its changes around each reading).
 type Controller struct {
+	*unitLEDs
+	verbose bool
+}
+
+// unitLEDs is the state of one unit's LEDs, shared by its Controller views.
+type unitLEDs struct {
 	env    *runtime.Env
 	driver hw.LEDs
 	client pubsub.Client
@@ -81,11 +93,13 @@ func For(env *runtime.Env) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leds: %s has no LED driver: %w", env.Board.Name(), err)
 	}
-	client, err := env.Connect(pubsub.Options{ClientID: fmt.Sprintf("leds-%s-%s", env.Unit, env.Experiment)})
+	// The process id keeps the connections of two processes of one unit
+	// (a unit and a pio run led_intensity) from taking each other's place.
+	client, err := env.Connect(pubsub.Options{ClientID: fmt.Sprintf("leds-%s-%s-%d", env.Unit, env.Experiment, os.Getpid())})
 	if err != nil {
 		return nil, fmt.Errorf("leds: connecting to MQTT: %w", err)
 	}
-	c := &Controller{env: env, driver: driver, client: client, state: map[string]float64{}, locks: map[string]*lock{}}
+	c := &Controller{unitLEDs: &unitLEDs{env: env, driver: driver, client: client, state: map[string]float64{}, locks: map[string]*lock{}}, verbose: true}
 	c.log = newLogger(env, client, env.Experiment, ActionName)
 	for _, ch := range Channels {
 		c.state[ch] = driver.Intensity(ch)
@@ -93,6 +107,10 @@ func For(env *runtime.Env) (*Controller, error) {
 	controllers[env] = c
 	return c, nil
 }
+
+// Quiet returns a view of the same LEDs, locks and connection whose changes
+// publish leds/intensity only: no LEDChangeEvent, no log line.
+func (c *Controller) Quiet() *Controller { return &Controller{unitLEDs: c.unitLEDs} }
 
 // Release forgets env's controller and closes its MQTT connection; the next
 // For creates a new one. The LEDs keep their intensities.
@@ -147,9 +165,9 @@ func check(changes map[string]float64) error {
 // intensity that is out of range or not a number) or a driver error returns
 // an error and changes nothing. Channels locked by any owner are left
 // alone and applied is false; the others are applied. On success it
-// publishes the full state on leds/intensity (retained, QoS 0), one
-// LEDChangeEvent per changed channel on led_change_events, and logs
-// "Updated LED X from a% to b%." for each. source is the events'
+// publishes the full state on leds/intensity (retained, QoS 0) and, unless
+// the controller is Quiet, one LEDChangeEvent per changed channel on
+// led_change_events and logs "Updated LED X from a% to b%." for each. source is the events'
 // source_of_event ("" publishes null).
 //
 // Set does not wait; ctx only refuses a change asked for by work that has
@@ -201,7 +219,7 @@ func (c *Controller) Set(ctx context.Context, changes map[string]float64, source
 	at := c.env.Sched.Now()
 	c.publish(c.env.Topic(c.env.Experiment, "leds", "intensity"), intensityJSON(now), true)
 	for _, ch := range todo {
-		if old[ch] == now[ch] {
+		if old[ch] == now[ch] || !c.verbose {
 			continue
 		}
 		ev := ChangeEvent{Channel: ch, Intensity: now[ch], Source: source, At: at}
@@ -325,7 +343,7 @@ func (c *Controller) Temporarily(ctx context.Context, changes map[string]float64
 }
 
 // lockedDesc names the locked channels of changes and their owners.
-func (c *Controller) lockedDesc(changes map[string]float64) string {
+func (c *unitLEDs) lockedDesc(changes map[string]float64) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := ""

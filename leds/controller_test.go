@@ -352,3 +352,37 @@ func TestLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestQuietPublishesStateOnly(t *testing.T) {
+	h := newHarness(t)
+	c := h.controller()
+	q := c.Quiet()
+	restore, err := q.Temporarily(context.Background(), map[string]float64{"A": 80, "B": 0}, "od_reading")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.state() != "80 0 0 0" || c.Intensities()["A"] != 80 {
+		t.Errorf("quiet change not applied: driver %s, cache %v", h.state(), c.Intensities())
+	}
+	unlock := q.Lock("od_reading", "C")
+	if c.Locked("C") != "od_reading" {
+		t.Error("a quiet view's lock is not the unit's")
+	}
+	unlock()
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.payloads("led_change_events")); n != 0 {
+		t.Errorf("%d change events from a quiet controller", n)
+	}
+	if n := len(h.logs("led_intensity", "info")); n != 0 {
+		t.Errorf("%d log lines from a quiet controller", n)
+	}
+	if got := h.payloads("leds", "intensity"); len(got) != 2 || got[0] != `{"A": 80.0, "B": 0.0, "C": 0.0, "D": 0.0}` {
+		t.Errorf("leds/intensity %q", got)
+	}
+	mustSet(t, c, map[string]float64{"D": 1})
+	if n := len(h.payloads("led_change_events")); n != 1 {
+		t.Errorf("the verbose controller published %d events after a quiet view was made", n)
+	}
+}
