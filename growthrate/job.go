@@ -136,9 +136,10 @@ func (j *Job) Run(ctx context.Context) error {
 
 // onMessage handles an OD reading or a dosing event, on the job's inbox, in
 // arrival order. Retained messages (a reading or event from before the job
-// started) are ignored.
+// started) are ignored, and so are empty ones: od_reading clears its
+// retained readings when it stops.
 func (j *Job) onMessage(m pubsub.Message) {
-	if m.Retained || j.State() == runtime.Disconnected {
+	if m.Retained || len(m.Payload) == 0 || j.State() == runtime.Disconnected {
 		return
 	}
 	if m.Topic == j.dosingTopic {

@@ -22,7 +22,7 @@ func BenchmarkManySmallDoses(b *testing.B) {
 	cfg := config.New()
 	cfg.Set("dosing_automation.config", "pause_between_subdoses_seconds", "0")
 	for b.Loop() {
-		s, err := Run(context.Background(), Options{Script: "testdata/many_small_doses.star", For: 24 * time.Hour, Seed: 1, Config: cfg})
+		s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/many_small_doses.star", For: 24 * time.Hour, Seed: 1, Config: cfg})
 		if err != nil || s.Doses != 4000 {
 			b.Fatal(err, s.Doses)
 		}
@@ -48,7 +48,7 @@ func everyFiveSeconds(c *sched.Virtual, b *pubsub.Memory, env *runtime.Env) {
 // second job wakes every 5 s.
 func BenchmarkChemostat24hBesideAFiveSecondJob(b *testing.B) {
 	for b.Loop() {
-		s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1, At: everyFiveSeconds})
+		s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1, At: everyFiveSeconds})
 		if err != nil || s.Doses != 72 || s.Messages < 17280 {
 			b.Fatal(err, s.Doses, s.Messages)
 		}
@@ -73,7 +73,7 @@ func TestLiveHeapIsFlatOverASimulatedWeek(t *testing.T) {
 			})
 		}
 	}
-	if _, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 7*24*time.Hour + time.Minute, Seed: 1, At: measure}); err != nil {
+	if _, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 7*24*time.Hour + time.Minute, Seed: 1, At: measure}); err != nil {
 		t.Fatal(err)
 	}
 	const slack = 256 << 10

@@ -12,7 +12,7 @@ import (
 
 func TestLogLinesCarryTheirVirtualTime(t *testing.T) {
 	var log bytes.Buffer
-	if _, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 2 * time.Hour, Seed: 1, Log: &log}); err != nil {
+	if _, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 2 * time.Hour, Seed: 1, Log: &log}); err != nil {
 		t.Fatal(err)
 	}
 	out := log.String()
@@ -34,7 +34,7 @@ func TestLogLinesCarryTheirVirtualTime(t *testing.T) {
 
 func TestDebugLinesOnlyAtTheDebugLevel(t *testing.T) {
 	var log bytes.Buffer
-	if _, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: time.Hour, Seed: 1, Log: &log, LogLevel: slog.LevelDebug}); err != nil {
+	if _, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: time.Hour, Seed: 1, Log: &log, LogLevel: slog.LevelDebug}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "    0h00m02s  DEBUG    dosing_automation: feeding\n") {
@@ -44,7 +44,7 @@ func TestDebugLinesOnlyAtTheDebugLevel(t *testing.T) {
 
 func TestWarningsAndErrorsAreLogged(t *testing.T) {
 	var log bytes.Buffer
-	if _, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1, Log: &log}); err != nil {
+	if _, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1, Log: &log}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -63,7 +63,7 @@ func TestLogLinesAreDeterministic(t *testing.T) {
 	for i, procs := range []int{1, 2, 4} {
 		goruntime.GOMAXPROCS(procs)
 		var log, sum bytes.Buffer
-		s, err := Run(context.Background(), Options{Script: "testdata/on_reading.star", For: 2 * time.Hour, Seed: 3, Log: &log, LogLevel: slog.LevelDebug, At: readingsEvery5s})
+		s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/on_reading.star", For: 2 * time.Hour, Seed: 3, Log: &log, LogLevel: slog.LevelDebug, At: readingsEvery5s})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,4 +35,6 @@ type Series struct {
 	Doses   []Dose
 	// Title names the run (automation, seed, length).
 	Title string
+	// End is the run's length: the time axis of a plot ends there.
+	End time.Duration
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/piolab/pio/config"
-	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/liquid"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
@@ -53,6 +52,14 @@ type Options struct {
 	LogLevel slog.Level
 	// Console, if set and Log is not, receives the log records instead.
 	Console *slog.Logger
+	// Alone runs the automation with the monitor only, without the jobs a
+	// unit runs for a culture beside it (UnitJobs).
+	Alone bool
+	// TargetTemperature, if set, runs the thermostat at this target as the
+	// unit's temperature automation; otherwise only_record_temperature
+	// records the vial's temperature (unless the script is itself a
+	// temperature automation).
+	TargetTemperature *float64
 	// At, if set, is called before the run starts with the scheduler and the
 	// broker, so callers (tests) can schedule events at virtual times, or
 	// start more jobs (as actors) beside the automation. It runs after the
@@ -91,16 +98,20 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Experiment == "" {
 		o.Experiment = "sim"
 	}
+	prog, err := unit.LoadProgram(o.Script, o.Unit, o.Experiment)
+	if err != nil {
+		return nil, err
+	}
 	clk := sched.NewVirtual(Epoch)
 	end := Epoch.Add(o.For)
 	clk.SetLimit(end)
 	broker := pubsub.NewMemory()
-	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}}
+	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}, Automation: prog.Name(), AutomationJob: prog.Family.Job}
 	sum.Liquid.ModelStart = runtime.DefaultLiquidState(opts).CurrentVolumeML
 	t := &tally{sum: sum, epoch: Epoch, spent: map[string]time.Duration{}, pumps: map[string]*pumpTally{},
-		stateTopic:     topic.State(o.Unit, o.Experiment, dosing.JobName),
+		stateTopic:     topic.State(o.Unit, o.Experiment, prog.Family.Job),
 		eventsTopic:    topic.DosingEvents(o.Unit, o.Experiment),
-		latestTopic:    topic.Join(o.Unit, o.Experiment, dosing.JobName, "latest_event"),
+		latestTopic:    topic.Join(o.Unit, o.Experiment, prog.Family.Job, "latest_event"),
 		volumeSetTopic: topic.Set(o.Unit, o.Experiment, "bioreactor", liquid.CurrentVolume),
 	}
 	var recErr error
@@ -110,7 +121,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		enc.SetEscapeHTML(false)
 	}
 	if o.Series {
-		sum.Series = &Series{}
+		sum.Series = &Series{End: o.For, Title: fmt.Sprintf("%s (%s) on a simulated unit: seed %d, %s", prog.Name(), prog.Family.Job, o.Seed, shortDuration(o.For))}
 	}
 	rec := newRecorder(o.Unit, o.Experiment, sum.Series)
 	broker.Tap = func(_ string, m pubsub.Message) {
@@ -159,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sup := runtime.NewSupervisor(env)
 	var (
 		mon              *runtime.Monitor
-		a                *dosing.Automation
+		a                unit.Automation
 		startErr, runErr error
 	)
 	clk.Go("simulate", func() {
@@ -167,13 +178,17 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return
 		}
 		_ = sup.Start(ctx, mon, nil)
-		if a, startErr = unit.StartScript(env, unit.ScriptOptions{Path: o.Script, Overrides: o.Overrides}); startErr != nil {
+		if !o.Alone {
+			if startErr = startUnitJobs(ctx, env, sup, prog, o); startErr != nil {
+				sup.StopAll()
+				return
+			}
+		}
+		if a, startErr = unit.StartProgram(env, prog, unit.ScriptOptions{Overrides: o.Overrides}); startErr != nil {
 			sup.StopAll()
 			return
 		}
-		sum.Automation = a.Program().Name()
-		sum.AutomationJob = a.JobName()
-		a.Log.OnRecord = func(level, msg string) { t.onRecord(level, msg, a.Errors, clk.Now()) }
+		a.Logger().OnRecord = func(level, msg string) { t.onRecord(level, msg, a.Failures(), clk.Now()) }
 		// When the automation ends, so does the unit.
 		_ = sup.Start(ctx, a, func(err error) { runErr = err; sup.StopAll() })
 	})
@@ -197,7 +212,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if t.ioOpen {
 		sum.IOActions.Interrupted++
 	}
-	sum.Doses, sum.Errors = a.Doses, a.Errors
+	sum.Doses, sum.Errors = sum.IOActions.Completed, a.Failures()
 	if st, err := mon.Liquid(o.Experiment); err == nil {
 		sum.Model = st
 	}

@@ -19,7 +19,7 @@ import (
 
 func TestChemostatDay(t *testing.T) {
 	var rec bytes.Buffer
-	s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1, Record: &rec})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1, Record: &rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +46,9 @@ func TestChemostatDay(t *testing.T) {
 }
 
 func TestSeedChangesTheSimulatedReactor(t *testing.T) {
-	a, _ := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1})
-	b, _ := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 2})
-	c, _ := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1})
+	a, _ := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1})
+	b, _ := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 2})
+	c, _ := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1})
 	if a.Reactor.MovedML["media"] == b.Reactor.MovedML["media"] {
 		t.Error("seeds 1 and 2 gave the same pump flows")
 	}
@@ -59,7 +59,7 @@ func TestSeedChangesTheSimulatedReactor(t *testing.T) {
 
 func TestScheduledCommandsInVirtualTime(t *testing.T) {
 	// A scientist changes the exchange volume over MQTT at 1 h.
-	s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1,
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 2 * time.Hour, Seed: 1,
 		At: func(c *sched.Virtual, b *pubsub.Memory, env *runtime.Env) {
 			ctl := b.Connect(pubsub.Options{ClientID: "ctl"})
 			c.At(Epoch.Add(time.Hour), func() {
@@ -79,7 +79,7 @@ func TestScheduledCommandsInVirtualTime(t *testing.T) {
 // 1 mL exchanges) in virtual time.
 func BenchmarkSimulateChemostat24h(b *testing.B) {
 	for b.Loop() {
-		s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1})
+		s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1})
 		if err != nil || s.Doses != 72 {
 			b.Fatal(err, s.Doses)
 		}
@@ -102,7 +102,7 @@ func readingsEvery5s(c *sched.Virtual, b *pubsub.Memory, env *runtime.Env) {
 
 func TestHandlerSeesEveryMessageInOrderAtItsTime(t *testing.T) {
 	var rec bytes.Buffer
-	s, err := Run(context.Background(), Options{Script: "testdata/on_reading.star", For: time.Hour + time.Minute, Seed: 1, Record: &rec, At: readingsEvery5s})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/on_reading.star", For: time.Hour + time.Minute, Seed: 1, Record: &rec, At: readingsEvery5s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestMultiJobSimulationIsDeterministic(t *testing.T) {
 	for i, procs := range []int{1, 2, 2} {
 		goruntime.GOMAXPROCS(procs)
 		var rec bytes.Buffer
-		if _, err := Run(context.Background(), Options{Script: "testdata/on_reading.star", For: 2 * time.Hour, Seed: 3, Record: &rec, At: readingsEvery5s}); err != nil {
+		if _, err := Run(context.Background(), Options{Alone: true, Script: "testdata/on_reading.star", For: 2 * time.Hour, Seed: 3, Record: &rec, At: readingsEvery5s}); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {

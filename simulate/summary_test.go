@@ -17,7 +17,7 @@ func summaryText(s *Summary) string {
 }
 
 func TestAFailingScriptIsAnError(t *testing.T) {
-	s, err := Run(context.Background(), Options{Script: "testdata/fails.star", For: 24 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/fails.star", For: 24 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err) // the simulation itself ran
 	}
@@ -34,11 +34,11 @@ func TestAFailingScriptIsAnError(t *testing.T) {
 	if out := summaryText(s); !strings.Contains(out, "failed at 0h00m02s, 0h30m02s, 1h00m02s, 1h30m02s, 2h00m02s, ...: fails.star:6:11") {
 		t.Errorf("summary:\n%s", out)
 	}
-	ok, _ := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: time.Hour, Seed: 1})
+	ok, _ := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: time.Hour, Seed: 1})
 	if ok.Err() != nil {
 		t.Errorf("a script that never failed: %v", ok.Err())
 	}
-	one, _ := Run(context.Background(), Options{Script: "testdata/fails.star", For: 10 * time.Minute, Seed: 1})
+	one, _ := Run(context.Background(), Options{Alone: true, Script: "testdata/fails.star", For: 10 * time.Minute, Seed: 1})
 	if e := one.Err(); e == nil || !strings.HasPrefix(e.Error(), "the script failed 1 time in 10m of simulated time") {
 		t.Errorf("Err() = %v", e)
 	}
@@ -47,7 +47,7 @@ func TestAFailingScriptIsAnError(t *testing.T) {
 func TestEveryPumpRunIsCounted(t *testing.T) {
 	// add_media outside execute_io_action: 21 runs of 1 mL, then a 22nd cut
 	// short at max fill (36 mL), when the automation falls asleep.
-	s, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEveryPumpRunIsCounted(t *testing.T) {
 
 func TestExecuteIOActionCallsStartedAndFailed(t *testing.T) {
 	// Odd runs complete; even runs ask for too little waste and fail.
-	s, err := Run(context.Background(), Options{Script: "testdata/too_little_waste.star", For: 2 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/too_little_waste.star", For: 2 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestExecuteIOActionCallsStartedAndFailed(t *testing.T) {
 
 func TestAnExecuteIOActionCutByTheEndIsInterrupted(t *testing.T) {
 	// The chemostat's first call starts at 2 s; 3 s in, its media pump runs.
-	s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 3 * time.Second, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 3 * time.Second, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestAnExecuteIOActionCutByTheEndIsInterrupted(t *testing.T) {
 }
 
 func TestTimeInEachState(t *testing.T) {
-	s, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestTimeInEachState(t *testing.T) {
 }
 
 func TestModelAndVialDifferenceIsExplained(t *testing.T) {
-	s, err := Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestModelAndVialDifferenceIsExplained(t *testing.T) {
 	// With no spread the pumps move what their calibration says.
 	cfg := config.New()
 	cfg.Set("simulation", "pump_flow_spread", "0")
-	s, err = Run(context.Background(), Options{Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1, Config: cfg})
+	s, err = Run(context.Background(), Options{Alone: true, Script: "testdata/feed_until_full.star", For: 24 * time.Hour, Seed: 1, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestModelAndVialDifferenceIsExplained(t *testing.T) {
 func TestWasteAndSpillAreExplained(t *testing.T) {
 	// A small vial that the chemostat's waste keeps at the efflux tube: the
 	// media pump's error is taken away again by the waste pump.
-	s, err := Run(context.Background(), Options{Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1})
+	s, err := Run(context.Background(), Options{Alone: true, Script: "testdata/chemostat.star", For: 24 * time.Hour, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ type Job struct {
 
 	mu        sync.Mutex
 	stopped   bool    // disconnecting: no duty but 0 any more
+	outClosed bool    // the output is closed (after shutdown)
 	duty      float64 // the output's duty
 	stepStop  context.CancelFunc
 	runCancel context.CancelFunc
@@ -361,6 +362,9 @@ func (s *Job) setDuty(v float64) {
 }
 
 func (s *Job) writeDutyLocked(v float64) {
+	if s.outClosed {
+		return // shut down: the output was turned off, then closed
+	}
 	if err := s.pwm.SetDuty(v); err != nil {
 		s.Log.Error("stirring: PWM channel %d: setting the duty cycle to %v: %v", s.pwm.Channel(), v, err)
 		if v == 0 {

@@ -410,6 +410,7 @@ func (s *Job) shutdown() {
 	s.mu.Lock()
 	s.stopped = true
 	s.writeDutyLocked(0)
+	s.outClosed = true
 	s.mu.Unlock()
 	if err := s.pwm.Close(); err != nil {
 		s.Log.Error("stirring: closing PWM channel %d: %v", s.pwm.Channel(), err)

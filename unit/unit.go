@@ -9,17 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/piolab/pio/calibration"
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
-	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/leds"
@@ -29,8 +26,6 @@ import (
 	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
-	"github.com/piolab/pio/script"
-	"github.com/piolab/pio/stdlib"
 )
 
 // Options locate the unit's files and broker.
@@ -238,11 +233,11 @@ func Open(opts Options) (*Machine, error) {
 
 // NewSimReactor builds the simulated reactor the config describes.
 func NewSimReactor(cfg *config.Config, clk sim.Clock, seed int64) (*sim.Reactor, error) {
-	o, err := cfg.Options()
+	opts, err := sim.FromConfigFile(cfg, seed)
 	if err != nil {
 		return nil, err
 	}
-	return sim.New(clk, sim.FromConfig(o, seed)), nil
+	return sim.New(clk, opts), nil
 }
 
 // EnsureMonitor starts the monitor in this process unless one already runs on
@@ -285,49 +280,46 @@ func (m *Machine) Close() {
 // ScriptOptions run a script.
 type ScriptOptions struct {
 	Path string
-	// Script, if set, is the script already loaded from Path (CheckScript).
-	Script    *script.Script
+	// Program, if set, is the script already loaded from Path (CheckScript).
+	Program   *Program
 	Overrides map[string]string
-	// Starting liquid values (nil: stored, else config defaults).
+	// Starting liquid values of a dosing automation (nil: stored, else
+	// config defaults).
 	CurrentVolumeML, AltMediaFraction, EffluxTubeVolumeML *float64
 }
 
-// StartScript loads a script and starts its dosing automation on env. The
-// caller runs it with Run.
-func StartScript(env *runtime.Env, o ScriptOptions) (*dosing.Automation, error) {
-	s := o.Script
-	if s == nil {
+// StartScript loads a script (of any family) and starts its automation job
+// on env. The caller runs it with Run.
+func StartScript(env *runtime.Env, o ScriptOptions) (Automation, error) {
+	p := o.Program
+	if p == nil {
 		var err error
-		if s, err = LoadScript(o.Path, env.Unit, env.Experiment); err != nil {
+		if p, err = LoadProgram(o.Path, env.Unit, env.Experiment); err != nil {
 			return nil, err
 		}
 	}
-	return dosing.Start(env, dosing.Options{
-		Program: s, Overrides: o.Overrides,
-		CurrentVolumeML: o.CurrentVolumeML, AltMediaFraction: o.AltMediaFraction, EffluxTubeVolumeML: o.EffluxTubeVolumeML,
-	})
-}
-
-// LoadScript loads a script file, or, when path is a bare name that is not a
-// file (e.g. "silent"), the automation of that name from pio's library.
-func LoadScript(path, unitName, experiment string) (*script.Script, error) {
-	if _, err := os.Stat(path); err != nil && !strings.ContainsAny(path, "/.") {
-		if src, err := fs.ReadFile(stdlib.FS, path+".star"); err == nil {
-			return script.Load(path+".star", src, unitName, experiment)
-		}
-	}
-	return script.LoadFile(path, unitName, experiment)
+	return StartProgram(env, p, o)
 }
 
 // CheckScript loads a script as the unit opts name would run it, before
 // anything starts: a script that does not load starts no broker, no monitor
 // and publishes nothing.
-func CheckScript(opts Options, path string) (*script.Script, error) {
+func CheckScript(opts Options, path string) (*Program, error) {
 	unitName, experiment, err := identityOf(opts)
 	if err != nil {
 		return nil, err
 	}
-	return LoadScript(path, unitName, experiment)
+	return LoadProgram(path, unitName, experiment)
+}
+
+// CheckLibrary is CheckScript for an automation of pio's library (pio run
+// dosing_automation --automation-name turbidostat).
+func CheckLibrary(opts Options, family, name string) (*Program, error) {
+	unitName, experiment, err := identityOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	return LoadLibraryProgram(family, name, unitName, experiment)
 }
 
 // RunScript runs a script on the machine until ctx ends or the job stops.

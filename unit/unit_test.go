@@ -72,10 +72,11 @@ func TestEndToEndOnTheEmbeddedBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := StartScript(env, ScriptOptions{Path: "../scripts/examples/three_pumps.star", Overrides: map[string]string{"volume": "0.25"}})
+	job, err := StartScript(env, ScriptOptions{Path: "../scripts/examples/three_pumps.star", Overrides: map[string]string{"volume": "0.25"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := job.(dosingJob).Automation
 	// Virtual time over a real broker: the scheduler only knows what has
 	// arrived, so time may pass while a message is on the wire; the sums
 	// checked below do not depend on when the monitor applied each event.

@@ -47,7 +47,7 @@ func runScriptCommand() *cli.Command {
 			}
 			uo := unitOptions(c, p.flags)
 			// The script is checked before the broker and the monitor start.
-			if so.Script, err = unit.CheckScript(uo, p.file); err != nil {
+			if so.Program, err = unit.CheckScript(uo, p.file); err != nil {
 				return err
 			}
 			m, err := unit.Open(uo)
