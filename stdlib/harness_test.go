@@ -155,6 +155,8 @@ func (u *unit) ods(v float64) string {
 		payload.PyFloat(v) + `, "channel": "2", "ir_led_intensity": 80.0}}}`
 }
 
+func tsOf(u *unit) string { return payload.StructTimestamp(u.clk.Now()) }
+
 // reading publishes a live reading of a biomass signal.
 func (u *unit) reading(signal string, v float64) {
 	switch signal {
