@@ -3,6 +3,7 @@ package builtins
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -45,6 +46,9 @@ func latest(th *starlark.Thread, b *starlark.Builtin, k readings.Kind) (readings
 	}
 	r, err := rh.Readings().Latest(ctx, k)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), b.Name()+" ") {
+			return readings.Reading{}, err // it names the builtin already
+		}
 		return readings.Reading{}, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return r, nil

@@ -85,7 +85,7 @@ func TestReadingErrorsBecomeErrorOccurred(t *testing.T) {
 		name, body, want string
 		retained         map[string]string
 	}{
-		{"not running", "latest_normalized_od()", "latest_normalized_od: latest_normalized_od requires od_reading and growth_rate_calculating to be running", nil},
+		{"not running", "latest_normalized_od()", "reader.star:2:29: latest_normalized_od requires od_reading and growth_rate_calculating to be running", nil},
 		{"no first reading", "latest_growth_rate()", "growth_rate_calculating should publish a growth_rate reading",
 			map[string]string{"od_reading/$state": "ready", "growth_rate_calculating/$state": "ready"}},
 		{"stale", "latest_od_fused()", "readings are too stale (over 5 minutes old)",
