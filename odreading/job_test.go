@@ -405,8 +405,9 @@ func (bareBoard) HaltAll() error        { return nil }
 func (bareBoard) Close() error          { return nil }
 
 // During a reading the other LEDs are off and locked: a light program's
-// change waits for the next time it runs. The IR LED's changes are LED
-// change events of od_reading.
+// change waits for the next time it runs. The IR LED's switching for each
+// reading is quiet (upstream's verbose=False): no LED change events of
+// od_reading, only the light program's.
 func TestOtherLEDsLockedDuringAReading(t *testing.T) {
 	h := newHarness(t)
 	h.board.set(func() { h.board.leds["B"] = 30 })
@@ -428,8 +429,8 @@ func TestOtherLEDsLockedDuringAReading(t *testing.T) {
 		t.Error("Set B between readings refused")
 	}
 	events := h.rec.Payloads("pioreactor/unit1/exp1/led_change_events")
-	if len(events) == 0 || !strings.Contains(events[0], `"source_of_event":"od_reading"`) {
-		t.Errorf("led_change_events = %q, want od_reading's", events)
+	if len(events) != 1 || !strings.Contains(events[0], `"source_of_event":"light"`) {
+		t.Errorf("led_change_events = %q, want the light program's change alone", events)
 	}
 	h.stop()
 }

@@ -20,5 +20,12 @@ type ledControl interface {
 	Intensities() map[string]float64
 }
 
-// ledsFor returns the unit's LED controller.
-func ledsFor(env *runtime.Env) (ledControl, error) { return leds.For(env) }
+// ledsFor returns the unit's LED controller, quiet (upstream's
+// verbose=False): switching the IR LED for every reading is not news.
+func ledsFor(env *runtime.Env) (ledControl, error) {
+	c, err := leds.For(env)
+	if err != nil {
+		return nil, err
+	}
+	return c.Quiet(), nil
+}

@@ -192,6 +192,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		// When the automation ends, so does the unit.
 		_ = sup.Start(ctx, a, func(err error) { runErr = err; sup.StopAll() })
 	})
+	// At the end, the unit stops as on Ctrl-C: every job disconnects (a job
+	// waiting for a message would otherwise wait past the end).
+	clk.At(end, sup.StopAll)
 	clk.Run(ctx)
 	if startErr != nil {
 		con.ClearProgress()

@@ -67,6 +67,10 @@ func runCommand() *cli.Command {
 			odReadingCommand(),
 			growthRateCommand(),
 			stirringCommand(),
+			automationCommand("dosing", "dosing_automation", "--automation-name turbidostat --target-biomass 0.8 --exchange-volume-ml 1.0"),
+			automationCommand("temperature", "temperature_automation", "--automation-name thermostat --target-temperature 30"),
+			automationCommand("led", "led_automation", "--automation-name light_dark_cycle --light-intensity 50 --light-duration-minutes 960 --dark-duration-minutes 480"),
+			ledIntensityCommand(),
 		},
 	}
 }
