@@ -137,4 +137,3 @@ func ledIntensityCommand() *cli.Command {
 		},
 	}
 }
-
