@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -55,7 +56,7 @@ func familyTypes() string {
 // runs (the family decides which builtins it may use). It returns the family
 // and the position of the declaration ("" for the default, dosing).
 func DetectFamily(file string, src []byte) (Family, string, error) {
-	f, err := FileOptions.Parse(file, src, 0)
+	f, err := FileOptions.Parse(filepath.Base(file), src, 0) // positions name the file, as LoadModule's do
 	if err != nil {
 		return Family{}, "", parseError(err, src)
 	}
