@@ -337,8 +337,8 @@ func ml(v float64) string { return fmt.Sprintf("%+.3f mL", v) }
 func (s *Summary) printLiquid(w io.Writer) {
 	l := s.Liquid
 	model, vial := s.Model.CurrentVolumeML, s.Reactor.VolumeML
-	fmt.Fprintf(w, "liquid model: volume %.3f mL, alt-media fraction %.4f; simulated vial: %.3f mL, alt-media fraction %.4f, OD %.3f\n",
-		model, s.Model.AltMediaFraction, vial, s.Reactor.AltMediaFraction, s.Reactor.OD)
+	fmt.Fprintf(w, "liquid model: volume %.3f mL, alt-media fraction %.4f; simulated vial: %.3f mL, alt-media fraction %.4f, OD %.3f, growing at %.3f/h, %.2f °C\n",
+		model, s.Model.AltMediaFraction, vial, s.Reactor.AltMediaFraction, s.Reactor.OD, s.Reactor.GrowthRate, s.Reactor.Celsius)
 	if s.Reactor.OverflowML > 0 {
 		fmt.Fprintf(w, "  the simulated vial OVERFLOWED: %.3f mL spilled over its %s mL\n", s.Reactor.OverflowML, payload.PyFloat(l.CapacityML))
 	}

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -19,9 +21,19 @@ func simulateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "simulate",
 		Usage:     "dry-run a script on a simulated reactor in virtual time",
-		ArgsUsage: "FILE.star [--for 24h] [--seed 1] [--record events.jsonl] [--quiet | --verbose] [--<setting> VALUE]...",
+		ArgsUsage: "FILE.star|NAME [--for 24h] [--seed 1] [--plot run.png] [--csv run.csv] [--record events.jsonl] [--quiet | --verbose] [--<setting> VALUE]...",
 		Description: "Runs the same runtime as run-script on a simulated unit, with a virtual clock and an\n" +
 			"in-process broker, as fast as the CPU allows. The same seed gives the same output.\n" +
+			"NAME is an automation that ships with pio (turbidostat, chemostat, thermostat, ...).\n" +
+			"\n" +
+			"The unit runs as a Pioreactor does for a culture: stirring, od_reading,\n" +
+			"growth_rate_calculating and a temperature automation (only_record_temperature, or the\n" +
+			"thermostat with --target-temperature) run beside the script, on the simulated reactor\n" +
+			"(docs/simulation.md); --alone runs the script with the monitor only.\n" +
+			"\n" +
+			"--plot FILE.png (or .svg) draws OD, normalized OD, growth rate, volume, alt-media fraction,\n" +
+			"temperature and every dose against time in one figure; --csv FILE writes the same series as\n" +
+			"a table (docs/simulate-plot.md).\n" +
 			"\n" +
 			"As it runs, it prints the unit's log lines to stderr with their virtual time since the\n" +
 			"start: the script's log.info(...) lines, its events, its pumps, and every warning and error:\n" +
@@ -44,6 +56,10 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "for", Value: 24 * time.Hour, Usage: "simulated time to run (Go duration: 90m, 24h, 72h)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed of the simulated reactor"},
 			&cli.StringFlag{Name: "record", Usage: "write every published MQTT message to this file (JSON lines)"},
+			&cli.StringFlag{Name: "plot", Usage: "draw the run in one figure, FILE.png or FILE.svg"},
+			&cli.StringFlag{Name: "csv", Usage: "write the run's time series as a table"},
+			&cli.Float64Flag{Name: "target-temperature", Usage: "hold the vial at this temperature (°C) with the thermostat", DefaultText: "only record the temperature"},
+			&cli.BoolFlag{Name: "alone", Usage: "run the script with the monitor only, without the unit's other jobs"},
 			&cli.BoolFlag{Name: "quiet", Usage: "print no log lines and no summary (a failing script still exits 1 with one line)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print debug log lines too (also a global flag)"},
 		},
@@ -51,7 +67,8 @@ func simulateCommand() *cli.Command {
 			if wantsHelp(c.Args().Slice()) {
 				return cli.ShowSubcommandHelp(c)
 			}
-			p, err := parseScriptArgs(c.Args().Slice(), map[string]bool{"for": true, "seed": true, "record": true}, map[string]bool{"quiet": true, "verbose": true})
+			p, err := parseScriptArgs(c.Args().Slice(), map[string]bool{"for": true, "seed": true, "record": true, "plot": true, "csv": true, "target-temperature": true},
+				map[string]bool{"quiet": true, "verbose": true, "alone": true})
 			if err != nil {
 				return err
 			}
@@ -77,6 +94,23 @@ func simulateCommand() *cli.Command {
 					return fmt.Errorf("--seed: want an integer, got %q", v)
 				}
 			}
+			if v, ok := p.flags["target-temperature"]; ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return fmt.Errorf("--target-temperature: want a temperature in °C, got %q", v)
+				}
+				o.TargetTemperature = &f
+			}
+			if o.Alone, err = boolFlag(p.flags, "alone", false); err != nil {
+				return err
+			}
+			plot, table := p.flags["plot"], p.flags["csv"]
+			if plot != "" {
+				if err := checkPlotFile(plot); err != nil {
+					return err
+				}
+			}
+			o.Series = plot != "" || table != ""
 			uo := unitOptions(c, p.flags)
 			if o.Config, err = unit.LoadConfig(uo); err != nil {
 				return err
@@ -109,6 +143,17 @@ func simulateCommand() *cli.Command {
 			if sum != nil && !quiet {
 				sum.Print(c.App.Writer)
 			}
+			if sum != nil && sum.Series != nil {
+				if werr := writeSeries(sum.Series, plot, table); werr != nil && err == nil {
+					err = werr
+				} else if werr == nil && !quiet {
+					for _, f := range []string{plot, table} {
+						if f != "" {
+							fmt.Fprintf(c.App.Writer, "wrote %s\n", f)
+						}
+					}
+				}
+			}
 			if err == nil && sum != nil {
 				err = sum.Err()
 			}
@@ -140,4 +185,39 @@ func globalBool(c *cli.Context, name string) bool {
 		}
 	}
 	return false
+}
+
+// checkPlotFile refuses, before the run, a plot file pio cannot draw.
+func checkPlotFile(path string) error {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".svg":
+		return nil
+	}
+	return fmt.Errorf("--plot %s: pio draws .png and .svg files", path)
+}
+
+// writeSeries writes the run's plot and table, where asked.
+func writeSeries(s *simulate.Series, plot, table string) error {
+	if plot != "" {
+		if err := s.Plot(plot); err != nil {
+			return err
+		}
+	}
+	if table != "" {
+		f, err := os.Create(table)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriter(f)
+		if err := s.WriteCSV(w); err != nil {
+			f.Close()
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
 }
