@@ -50,7 +50,9 @@ func TestInProcessRefusals(t *testing.T) {
 		want string
 	}{
 		{[]string{"simulate", "../../scripts/examples/three_pumps.star", "--for", "1h", "--volume", "lots"}, `setting volume: want a number, got "lots"`},
-		{[]string{"simulate", temp, "--for", "1h"}, "a temperature automation runs as temperature_automation"},
+		{[]string{"simulate", temp, "--for", "1h", "--target-temperature", "warm"}, `--target-temperature: want a temperature in °C, got "warm"`},
+		{[]string{"simulate", temp, "--for", "1h", "--plot", "run.jpg"}, "--plot run.jpg: pio draws .png and .svg files"},
+		{[]string{"simulate", "turbidostatt", "--for", "1h"}, "pio ships no automation of that name (dosing: chemostat, fed_batch, pid_morbidostat, silent, turbidostat"},
 		{[]string{"--config", badCfg, "simulate", "../../scripts/examples/three_pumps.star", "--for", "1h"}, "[dosing_automation.config] max_subdose"},
 		{[]string{"--broker", "127.0.0.1:1", "run", "add_media", "--ml", "1"}, "no MQTT broker answers at 127.0.0.1:1"},
 	}

@@ -114,7 +114,7 @@ func TestSimulateOfAFailingScriptExitsNonZero(t *testing.T) {
 
 func TestSimulateSummaryCountsEveryDose(t *testing.T) {
 	script := simScript(t, "feeder.star", loggingScript)
-	out, _, err := runPio(t, "--home", t.TempDir(), "simulate", script, "--for", "24h", "--quiet=false")
+	out, _, err := runPio(t, "--home", t.TempDir(), "simulate", script, "--for", "24h", "--quiet=false", "--alone")
 	if err != nil {
 		t.Fatal(err)
 	}
