@@ -56,16 +56,7 @@ func (s *Summary) printJobs(w io.Writer, automationJob string) {
 			fmt.Fprintln(w, "the unit's other jobs, time in each state:")
 			header = true
 		}
-		parts := make([]string, 0, len(j.States))
-		var total, shown time.Duration
-		for _, st := range j.States {
-			total += st.Time
-			d := total.Truncate(time.Second) - shown
-			shown += d
-			if d > 0 {
-				parts = append(parts, st.State+" "+at(d))
-			}
-		}
+		parts := stateParts(j.States)
 		if len(parts) == 0 {
 			parts = append(parts, j.Final)
 		}

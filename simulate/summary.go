@@ -305,18 +305,7 @@ func plural(n int, one, many string) string {
 }
 
 func (s *Summary) printStates(w io.Writer) {
-	// Whole seconds that add up to the whole run: each state shows the
-	// difference of the truncated running totals.
-	parts := make([]string, 0, len(s.States))
-	var total, shown time.Duration
-	for _, st := range s.States {
-		total += st.Time
-		d := total.Truncate(time.Second) - shown
-		shown += d
-		if d > 0 {
-			parts = append(parts, st.State+" "+strings.TrimSpace(Elapsed(d)))
-		}
-	}
+	parts := stateParts(s.States)
 	fmt.Fprintf(w, "automation time in each state: %s; final state: %s\n", strings.Join(parts, ", "), s.FinalState)
 	for i, sl := range s.Sleeps {
 		if i == maxMessages {
@@ -383,4 +372,21 @@ func (s *Summary) printLiquid(w io.Writer) {
 	if sort.Strings(others); len(others) > 0 && math.Abs(s.Model.AltMediaFraction-s.Reactor.AltMediaFraction) >= 0.0001 {
 		fmt.Fprintf(w, "  the model's alt-media fraction, as upstream's, leaves out %s; in the vial they dilute the alt-media\n", strings.Join(others, ", "))
 	}
+}
+
+// stateParts says how long each state lasted, in whole seconds that add up
+// to the whole run: each state shows the difference of the truncated
+// running totals.
+func stateParts(states []StateTime) []string {
+	parts := make([]string, 0, len(states))
+	var total, shown time.Duration
+	for _, st := range states {
+		total += st.Time
+		d := total.Truncate(time.Second) - shown
+		shown += d
+		if d > 0 {
+			parts = append(parts, st.State+" "+strings.TrimSpace(Elapsed(d)))
+		}
+	}
+	return parts
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/piolab/pio/runtime"
-	"github.com/piolab/pio/unit"
 )
 
 func runCommand() *cli.Command {
@@ -34,22 +33,15 @@ func runCommand() *cli.Command {
 					v := c.Float64("duration")
 					req.Duration = &v
 				}
-				m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
-				if err != nil {
-					return err
-				}
-				defer m.Close()
-				if err := m.EnsureMonitor(); err != nil {
-					return err
-				}
 				// A manual pump is a job of its own on this unit: one at a time,
 				// listed and stoppable by pio kill.
-				p, err := runtime.StartPumpAction(m.Env, req)
+				var p *runtime.PumpAction
+				err := hostJob(c, func(env *runtime.Env) (runtime.Runner, error) {
+					var err error
+					p, err = runtime.StartPumpAction(env, req)
+					return p, err
+				})
 				if err != nil {
-					return err
-				}
-				ctx := c.Context
-				if err := m.RunJob(ctx, p); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "%s: moved %.4f mL\n", name, p.Moved)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -36,22 +35,15 @@ func automationCommand(family, job, example string) *cli.Command {
 			}
 			known := map[string]bool{}
 			if family == "dosing" {
-				known = map[string]bool{"current-volume-ml": true, "alt-media-fraction": true, "efflux-tube-volume-ml": true}
+				known = liquidFlagNames
 			}
 			p, err := parseScriptArgs(append([]string{name}, rest...), known, nil)
 			if err != nil {
 				return err
 			}
 			so := unit.ScriptOptions{Path: name, Overrides: p.settings}
-			for flag, dst := range map[string]**float64{"current-volume-ml": &so.CurrentVolumeML,
-				"alt-media-fraction": &so.AltMediaFraction, "efflux-tube-volume-ml": &so.EffluxTubeVolumeML} {
-				if v, ok := p.flags[flag]; ok {
-					f, err := strconv.ParseFloat(v, 64)
-					if err != nil {
-						return cli.Exit("--"+flag+": want a number, got "+strconv.Quote(v), 2)
-					}
-					*dst = &f
-				}
+			if err := readLiquidFlags(p, &so); err != nil {
+				return err
 			}
 			uo := unitOptions(c, p.flags)
 			// The automation is loaded before the broker and the monitor start.

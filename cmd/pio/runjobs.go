@@ -21,21 +21,27 @@ func jobCommand(name, usage, description string, flags []cli.Flag, start func(c 
 		Name: name, Usage: usage, Description: description,
 		Flags: append(flags, globalFlagsAfterCommand()...),
 		Action: func(c *cli.Context) error {
-			m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			if err := m.EnsureMonitor(); err != nil {
-				return err
-			}
-			job, err := start(c, m.Env)
-			if err != nil {
-				return err
-			}
-			return m.RunJob(c.Context, job)
+			return hostJob(c, func(env *runtime.Env) (runtime.Runner, error) { return start(c, env) })
 		},
 	}
+}
+
+// hostJob opens the unit, makes sure its monitor runs, starts a job on it
+// with start, and hosts the job until it ends.
+func hostJob(c *cli.Context, start func(env *runtime.Env) (runtime.Runner, error)) error {
+	m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.EnsureMonitor(); err != nil {
+		return err
+	}
+	job, err := start(m.Env)
+	if err != nil {
+		return err
+	}
+	return m.RunJob(c.Context, job)
 }
 
 // floatFlag returns a flag's value if it was given.

@@ -29,21 +29,13 @@ func runScriptCommand() *cli.Command {
 			if wantsHelp(c.Args().Slice()) {
 				return cli.ShowSubcommandHelp(c)
 			}
-			known := map[string]bool{"current-volume-ml": true, "alt-media-fraction": true, "efflux-tube-volume-ml": true}
-			p, err := parseScriptArgs(c.Args().Slice(), known, nil)
+			p, err := parseScriptArgs(c.Args().Slice(), liquidFlagNames, nil)
 			if err != nil {
 				return err
 			}
 			so := unit.ScriptOptions{Path: p.file, Overrides: p.settings}
-			for flag, dst := range map[string]**float64{"current-volume-ml": &so.CurrentVolumeML,
-				"alt-media-fraction": &so.AltMediaFraction, "efflux-tube-volume-ml": &so.EffluxTubeVolumeML} {
-				if v, ok := p.flags[flag]; ok {
-					f, err := strconv.ParseFloat(v, 64)
-					if err != nil {
-						return cli.Exit("--"+flag+": want a number, got "+strconv.Quote(v), 2)
-					}
-					*dst = &f
-				}
+			if err := readLiquidFlags(p, &so); err != nil {
+				return err
 			}
 			uo := unitOptions(c, p.flags)
 			// The script is checked before the broker and the monitor start.
@@ -59,4 +51,23 @@ func runScriptCommand() *cli.Command {
 			return m.RunScript(ctx, so)
 		},
 	}
+}
+
+// liquidFlagNames are the flags that start a dosing automation's liquid
+// model at given values.
+var liquidFlagNames = map[string]bool{"current-volume-ml": true, "alt-media-fraction": true, "efflux-tube-volume-ml": true}
+
+// readLiquidFlags sets so's starting liquid values from the flags given.
+func readLiquidFlags(p parsed, so *unit.ScriptOptions) error {
+	for flag, dst := range map[string]**float64{"current-volume-ml": &so.CurrentVolumeML,
+		"alt-media-fraction": &so.AltMediaFraction, "efflux-tube-volume-ml": &so.EffluxTubeVolumeML} {
+		if v, ok := p.flags[flag]; ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return cli.Exit("--"+flag+": want a number, got "+strconv.Quote(v), 2)
+			}
+			*dst = &f
+		}
+	}
+	return nil
 }
