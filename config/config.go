@@ -193,6 +193,11 @@ Ki=0.0
 Kd=0.0
 minimum_dosing_volume_ml=0.1
 
+[monitor.config]
+# hours between the monitor's self-checks (disk space, CPU temperature,
+# jobs lost); 0 checks once, at start
+self_check_interval_hours=12
+
 [storage]
 # where pio keeps its state; empty means $PIO_HOME, else ~/.pio
 home=
