@@ -134,6 +134,7 @@ func (c *Config) keys(section string) []string {
 // of Defaults in it.
 var OwnedSections = map[string]string{
 	"leds":                              "leds",
+	"monitor.config":                    "runtime (the monitor)",
 	"od_config.photodiode_channel":      "odreading",
 	"od_reading.config":                 "odreading",
 	"growth_rate_calculating.config":    "growthrate",
