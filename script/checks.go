@@ -2,10 +2,8 @@ package script
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -13,38 +11,6 @@ import (
 	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/payload"
 )
-
-// loadChecks reads the optional top-level functions
-//
-//	def check_<setting>(value): ...
-//
-// one per declared setting, which validate its value at start and at each
-// /set: fail("...") refuses it (the message is what the log says), returning
-// a value keeps that one instead, returning None keeps value.
-func (s *Script) loadChecks(globals starlark.StringDict) error {
-	for name, v := range globals {
-		setting, ok := strings.CutPrefix(name, "check_")
-		if !ok {
-			continue
-		}
-		fn, ok := v.(*starlark.Function)
-		if !ok || fn.NumParams() != 1 {
-			return fmt.Errorf("%s: %s must be a function of one parameter (the value)", s.file, name)
-		}
-		declared := false
-		for _, d := range s.settings {
-			declared = declared || d.Name == setting
-		}
-		if !declared {
-			return fmt.Errorf("%s: %s: there is no setting %q in the settings dict", s.file, fn.Position(), setting)
-		}
-		if s.checks == nil {
-			s.checks = map[string]*starlark.Function{}
-		}
-		s.checks[setting] = fn
-	}
-	return nil
-}
 
 // HasCheck implements dosing.SettingChecker.
 func (s *Script) HasCheck(name string) bool { return s.checks[name] != nil }
@@ -59,27 +25,14 @@ func (s *Script) CheckSetting(a *dosing.Automation, name string, v any) (any, er
 	}
 	th := s.newThread(context.Background(), a, a.ExecDeadline(a.Env().Sched.Now()))
 	builtins.SetNonBlocking(th)
-	out, err := starlark.Call(th, fn, starlark.Tuple{builtins.ToStarlark(v)}, nil)
+	out, err := runCheck(th, fn, v, a.Limits.MaxSteps, "max_script_steps")
 	if err != nil {
-		err = FormatError(err, th, a.Limits.MaxSteps, "max_script_steps")
-		var se *Error
-		if errors.As(err, &se) {
-			if msg, ok := strings.CutPrefix(se.Msg, "fail: "); ok {
-				return nil, errors.New(msg) // the script's own words
-			}
-		}
 		return nil, err
 	}
-	if out == starlark.None {
+	if out == nil {
 		return v, nil
 	}
-	var datatype string
-	for _, d := range s.settings {
-		if d.Name == name {
-			datatype = d.Datatype
-		}
-	}
-	return fromStarlark(fn.Name(), datatype, out)
+	return fromStarlark(fn.Name(), settingType(s.settings, name), out)
 }
 
 // fromStarlark converts what a check returned to a value of the setting's

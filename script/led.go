@@ -2,12 +2,8 @@ package script
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -40,13 +36,10 @@ import (
 // (the previous value stays), and keeps it by returning None (or returns
 // the value to use instead). docs/leds.md is the reference.
 type LEDScript struct {
+	automationGlobals
 	Path      string
 	file      string
-	name      string
-	settings  []automation.SettingDecl
-	execute   *starlark.Function
 	onChanged *starlark.Function
-	checks    map[string]*starlark.Function
 	info      *scriptInfo
 	store     *builtins.Store
 }
@@ -78,23 +71,11 @@ func LEDFromModule(m *Module) (*LEDScript, error) {
 		return nil, fmt.Errorf("%s: a %s automation runs as %s, not led_automation (declare automation_type = \"led\" for a light program)", m.File, m.Family.Type, m.Family.Job)
 	}
 	file, globals := m.File, m.Globals
-	s := &LEDScript{Path: m.Path, file: file, info: &scriptInfo{globals: globals, src: m.src}, store: m.Store}
-	name, err := ledScriptName(file, globals)
+	g, err := readAutomationGlobals(file, globals, "a light program defines execute(), which runs when the job is ready and when run_again_in says")
 	if err != nil {
 		return nil, err
 	}
-	s.name = name
-
-	fn, ok := globals["execute"].(*starlark.Function)
-	switch {
-	case !ok && globals["execute"] != nil:
-		return nil, fmt.Errorf("%s: execute must be a function", file)
-	case !ok:
-		return nil, fmt.Errorf("%s: a light program defines execute(), which runs when the job is ready and when run_again_in says", file)
-	case fn.NumParams() > 0:
-		return nil, fmt.Errorf("%s: %s: execute() must take no parameters", file, fn.Position())
-	}
-	s.execute = fn
+	s := &LEDScript{Path: m.Path, file: file, automationGlobals: g, info: &scriptInfo{globals: globals, src: m.src}, store: m.Store}
 	if v, ok := globals["on_setting_changed"]; ok {
 		fn, ok := v.(*starlark.Function)
 		if !ok || fn.NumParams() != 2 {
@@ -102,79 +83,7 @@ func LEDFromModule(m *Module) (*LEDScript, error) {
 		}
 		s.onChanged = fn
 	}
-	if v, ok := globals["settings"]; ok {
-		d, ok := v.(*starlark.Dict)
-		if !ok {
-			return nil, fmt.Errorf("%s: settings: got %s, want a dict of name: default", file, v.Type())
-		}
-		for _, item := range d.Items() {
-			k, ok := item[0].(starlark.String)
-			if !ok {
-				return nil, fmt.Errorf("%s: settings: key %s is not a string", file, item[0])
-			}
-			decl, err := settingDecl(string(k), item[1])
-			if err != nil {
-				return nil, fmt.Errorf("%s: settings: %v", file, err)
-			}
-			s.settings = append(s.settings, decl)
-		}
-	}
-	if err := s.loadLEDChecks(globals); err != nil {
-		return nil, err
-	}
 	return s, nil
-}
-
-// ledScriptName is the automation_name global, else the file's stem.
-func ledScriptName(file string, globals starlark.StringDict) (string, error) {
-	name := strings.TrimSuffix(file, filepath.Ext(file))
-	v, declared := globals["automation_name"]
-	if declared {
-		str, ok := v.(starlark.String)
-		if !ok {
-			return "", fmt.Errorf("%s: automation_name: got %s, want a string", file, v.Type())
-		}
-		name = string(str)
-	}
-	if !automationName.MatchString(name) || name == "config" {
-		if !declared {
-			return "", fmt.Errorf("%s: the automation's name comes from the file name, and %q is not lowercase words joined by _ (nor \"config\"): set automation_name = %q in the script or rename the file to %s%s",
-				file, name, suggestName(name), suggestName(name), filepath.Ext(file))
-		}
-		return "", fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\"), such as %q", file, name, suggestName(name))
-	}
-	return name, nil
-}
-
-// loadLEDChecks reads the check_<setting>(value) functions.
-func (s *LEDScript) loadLEDChecks(globals starlark.StringDict) error {
-	names := make([]string, 0, len(globals))
-	for name := range globals {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		setting, ok := strings.CutPrefix(name, "check_")
-		if !ok {
-			continue
-		}
-		fn, ok := globals[name].(*starlark.Function)
-		if !ok || fn.NumParams() != 1 {
-			return fmt.Errorf("%s: %s must be a function of one parameter (the value)", s.file, name)
-		}
-		declared := false
-		for _, d := range s.settings {
-			declared = declared || d.Name == setting
-		}
-		if !declared {
-			return fmt.Errorf("%s: %s: there is no setting %q in the settings dict", s.file, fn.Position(), setting)
-		}
-		if s.checks == nil {
-			s.checks = map[string]*starlark.Function{}
-		}
-		s.checks[setting] = fn
-	}
-	return nil
 }
 
 // Name implements leds.Program.
@@ -194,56 +103,14 @@ func (s *LEDScript) CheckSetting(name string, v any) (any, error) {
 	}
 	th := &starlark.Thread{Name: s.name + " " + fn.Name(), Print: func(*starlark.Thread, string) {}}
 	th.SetLocal(scriptInfoKey, s.info)
-	th.SetMaxExecutionSteps(checkSteps)
-	out, err := starlark.Call(th, fn, starlark.Tuple{builtins.ToStarlark(v)}, nil)
+	out, err := runCheck(th, fn, v, checkSteps, "the limit of a check function")
 	if err != nil {
-		err = FormatError(err, th, checkSteps, "the limit of a check function")
-		var se *Error
-		if errors.As(err, &se) {
-			if msg, ok := strings.CutPrefix(se.Msg, "fail: "); ok {
-				return nil, errors.New(msg) // the script's own words
-			}
-		}
 		return nil, err
 	}
-	if out == starlark.None {
+	if out == nil {
 		return v, nil
 	}
-	var datatype string
-	for _, d := range s.settings {
-		if d.Name == name {
-			datatype = d.Datatype
-		}
-	}
-	return checkedValue(fn.Name(), datatype, out)
-}
-
-// checkSteps bounds the Starlark steps of a check function.
-const checkSteps = 1_000_000
-
-// checkedValue converts what a check returned to the setting's datatype.
-func checkedValue(fn, datatype string, v starlark.Value) (any, error) {
-	switch datatype {
-	case payload.TypeFloat, payload.TypeNumber:
-		if n, ok := v.(starlark.Int); ok && datatype == payload.TypeNumber {
-			if i, ok := n.Int64(); ok {
-				return i, nil
-			}
-		}
-		if f, ok := starlark.AsFloat(v); ok && f == f && f < 1e308 && f > -1e308 {
-			return f, nil
-		}
-		return nil, fmt.Errorf("%s returned %s, want a finite number", fn, v)
-	case payload.TypeBoolean:
-		if b, ok := v.(starlark.Bool); ok {
-			return bool(b), nil
-		}
-	case payload.TypeString:
-		if str, ok := v.(starlark.String); ok {
-			return string(str), nil
-		}
-	}
-	return nil, fmt.Errorf("%s returned %s, which is not a %s", fn, v.Type(), datatype)
+	return fromStarlark(fn.Name(), settingType(s.settings, name), out)
 }
 
 // Execute implements leds.Program.

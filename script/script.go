@@ -50,19 +50,16 @@ const LoadSteps = 10_000_000
 
 // Script is a loaded automation script.
 type Script struct {
-	Path     string
-	file     string // base name, used in positions
-	name     string
-	globals  starlark.StringDict
-	settings []dosing.SettingDecl
-	execute  *starlark.Function
-	store    *builtins.Store
-	pumps    map[string]pumpCall // by function name
-	info     *scriptInfo
+	automationGlobals
+	Path    string
+	file    string // base name, used in positions
+	globals starlark.StringDict
+	store   *builtins.Store
+	pumps   map[string]pumpCall // by function name
+	info    *scriptInfo
 	// handlers maps topic filters to on-message functions (the handlers dict).
 	handlers []handler
-	runOn    *runOn                        // run_on: event-driven (trigger.go)
-	checks   map[string]*starlark.Function // check_<setting> (checks.go)
+	runOn    *runOn // run_on: event-driven (trigger.go)
 }
 
 type handler struct {
@@ -142,69 +139,24 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	if m.Family.Type != "dosing" {
 		return nil, fmt.Errorf("%s: a %s automation runs as %s, which this version of pio does not host yet; only dosing automations run", m.File, m.Family.Type, m.Family.Job)
 	}
-	file := m.File
-	s := &Script{Path: path, file: file, store: m.Store}
-	globals := m.Globals
-	s.globals = globals
-	s.info = &scriptInfo{globals: globals, src: m.src}
-
-	s.name = strings.TrimSuffix(file, filepath.Ext(file))
-	v, declared := globals["automation_name"]
-	if declared {
-		str, ok := v.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: automation_name: got %s, want a string", file, v.Type())
-		}
-		s.name = string(str)
+	file, globals := m.File, m.Globals
+	g, err := readAutomationGlobals(file, globals, "")
+	if err != nil {
+		return nil, err
 	}
-	if !automationName.MatchString(s.name) || s.name == "config" {
-		if !declared {
-			return nil, fmt.Errorf("%s: the automation's name comes from the file name, and %q is not lowercase words joined by _ (nor \"config\"): set automation_name = %q in the script or rename the file to %s%s",
-				file, s.name, suggestName(s.name), suggestName(s.name), filepath.Ext(file))
-		}
-		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\"), such as %q", file, s.name, suggestName(s.name))
-	}
-
+	s := &Script{Path: path, file: file, automationGlobals: g, store: m.Store, globals: globals,
+		info: &scriptInfo{globals: globals, src: m.src}}
 	if err := s.loadHandlers(globals); err != nil {
 		return nil, err
 	}
-	fn, ok := globals["execute"].(*starlark.Function)
-	switch {
-	case !ok && globals["execute"] != nil:
-		return nil, fmt.Errorf("%s: execute must be a function", file)
-	case !ok && len(s.handlers) == 0:
+	if s.execute == nil && len(s.handlers) == 0 {
 		return nil, fmt.Errorf("%s: the script defines no execute() function (and no handlers)", file)
-	case ok && fn.NumParams() > 0:
-		return nil, fmt.Errorf("%s: %s: execute() must take no parameters", file, fn.Position())
 	}
-	s.execute = fn
-
 	pumps, err := bindPumpFuncs(file, globals)
 	if err != nil {
 		return nil, err
 	}
 	s.pumps = pumps
-
-	if v, ok := globals["settings"]; ok {
-		d, ok := v.(*starlark.Dict)
-		if !ok {
-			return nil, fmt.Errorf("%s: settings: got %s, want a dict of name: default", file, v.Type())
-		}
-		for _, item := range d.Items() {
-			k, ok := item[0].(starlark.String)
-			if !ok {
-				return nil, fmt.Errorf("%s: settings: key %s is not a string", file, item[0])
-			}
-			decl, err := settingDecl(string(k), item[1])
-			if err != nil {
-				return nil, fmt.Errorf("%s: settings: %v", file, err)
-			}
-			s.settings = append(s.settings, decl)
-		}
-	}
-	if err := s.loadChecks(globals); err != nil {
-		return nil, err
-	}
 	if err := s.loadRunOn(globals); err != nil {
 		return nil, err
 	}

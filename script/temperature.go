@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -38,13 +35,10 @@ import (
 // by returning None, or returns the value to use instead. docs/temperature.md
 // is the reference.
 type TemperatureScript struct {
-	Path     string
-	file     string
-	name     string
-	settings []automation.SettingDecl
-	execute  *starlark.Function
-	checks   map[string]*starlark.Function
-	info     *scriptInfo
+	automationGlobals
+	Path string
+	file string
+	info *scriptInfo
 }
 
 var (
@@ -77,95 +71,11 @@ func TemperatureFromModule(m *Module) (*TemperatureScript, error) {
 	if m.Family.Type != "temperature" {
 		return nil, fmt.Errorf("%s: a %s automation runs as %s, not temperature_automation (declare automation_type = \"temperature\" for a temperature automation)", m.File, m.Family.Type, m.Family.Job)
 	}
-	file, globals := m.File, m.Globals
-	s := &TemperatureScript{Path: m.Path, file: file, info: &scriptInfo{globals: globals, src: m.src}}
-	s.name = strings.TrimSuffix(file, filepath.Ext(file))
-	v, declared := globals["automation_name"]
-	if declared {
-		str, ok := v.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: automation_name: got %s, want a string", file, v.Type())
-		}
-		s.name = string(str)
-	}
-	if !automationName.MatchString(s.name) || s.name == "config" {
-		if !declared {
-			return nil, fmt.Errorf("%s: the automation's name comes from the file name, and %q is not lowercase words joined by _ (nor \"config\"): set automation_name = %q in the script or rename the file to %s%s",
-				file, s.name, suggestName(s.name), suggestName(s.name), filepath.Ext(file))
-		}
-		return nil, fmt.Errorf("%s: automation_name %q: want lowercase words joined by _ (and not \"config\"), such as %q", file, s.name, suggestName(s.name))
-	}
-
-	fn, ok := globals["execute"].(*starlark.Function)
-	switch {
-	case !ok && globals["execute"] != nil:
-		return nil, fmt.Errorf("%s: execute must be a function", file)
-	case !ok:
-		return nil, fmt.Errorf("%s: a temperature automation defines execute(), which runs after each new temperature", file)
-	case fn.NumParams() > 0:
-		return nil, fmt.Errorf("%s: %s: execute() must take no parameters", file, fn.Position())
-	}
-	s.execute = fn
-
-	if v, ok := globals["settings"]; ok {
-		d, ok := v.(*starlark.Dict)
-		if !ok {
-			return nil, fmt.Errorf("%s: settings: got %s, want a dict of name: default", file, v.Type())
-		}
-		for _, item := range d.Items() {
-			k, ok := item[0].(starlark.String)
-			if !ok {
-				return nil, fmt.Errorf("%s: settings: key %s is not a string", file, item[0])
-			}
-			var decl automation.SettingDecl
-			var err error
-			if item[1] == starlark.None { // a required number
-				decl, err = settingDecl(string(k), starlark.Float(0))
-				decl.Default = nil
-			} else {
-				decl, err = settingDecl(string(k), item[1])
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: settings: %v", file, err)
-			}
-			s.settings = append(s.settings, decl)
-		}
-	}
-	if err := s.loadChecks(globals); err != nil {
+	g, err := readAutomationGlobals(m.File, m.Globals, "a temperature automation defines execute(), which runs after each new temperature")
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
-}
-
-// loadChecks reads the check_<setting>(value) functions.
-func (s *TemperatureScript) loadChecks(globals starlark.StringDict) error {
-	names := make([]string, 0, len(globals))
-	for name := range globals {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		setting, ok := strings.CutPrefix(name, "check_")
-		if !ok {
-			continue
-		}
-		fn, ok := globals[name].(*starlark.Function)
-		if !ok || fn.NumParams() != 1 {
-			return fmt.Errorf("%s: %s must be a function of one parameter (the value)", s.file, name)
-		}
-		declared := false
-		for _, d := range s.settings {
-			declared = declared || d.Name == setting
-		}
-		if !declared {
-			return fmt.Errorf("%s: %s: there is no setting %q in the settings dict", s.file, fn.Position(), setting)
-		}
-		if s.checks == nil {
-			s.checks = map[string]*starlark.Function{}
-		}
-		s.checks[setting] = fn
-	}
-	return nil
+	return &TemperatureScript{Path: m.Path, file: m.File, automationGlobals: g, info: &scriptInfo{globals: m.Globals, src: m.src}}, nil
 }
 
 // Name implements temperature.Program.
@@ -198,56 +108,40 @@ func (s *TemperatureScript) CheckSetting(ctx context.Context, a *temperature.Aut
 		return v, nil
 	}
 	th := s.thread(ctx, a, true)
-	th.SetMaxExecutionSteps(tempCheckSteps)
-	out, err := starlark.Call(th, fn, starlark.Tuple{builtins.ToStarlark(v)}, nil)
+	out, err := runCheck(th, fn, v, checkSteps, "the limit of a check function")
 	if err != nil {
-		err = FormatError(err, th, tempCheckSteps, "the limit of a check function")
-		var se *Error
-		if errors.As(err, &se) {
-			if msg, ok := strings.CutPrefix(se.Msg, "fail: "); ok {
-				return nil, errors.New(msg) // the script's own words
-			}
-		}
 		return nil, err
 	}
-	if out == starlark.None {
+	if out == nil {
 		return v, nil
 	}
 	f, ok := starlark.AsFloat(out)
-	for _, d := range s.settings {
-		if d.Name != name {
-			continue
+	datatype := settingType(s.settings, name)
+	switch datatype {
+	case payload.TypeFloat:
+		if ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, nil
 		}
-		switch d.Datatype {
-		case payload.TypeFloat:
-			if ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				return f, nil
-			}
-		case payload.TypeNumber:
-			if n, isInt := out.(starlark.Int); isInt {
-				if i, fits := n.Int64(); fits {
-					return i, nil
-				}
-			}
-			if ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				return f, nil
-			}
-		case payload.TypeBoolean:
-			if b, isBool := out.(starlark.Bool); isBool {
-				return bool(b), nil
-			}
-		case payload.TypeString:
-			if str, isStr := out.(starlark.String); isStr {
-				return string(str), nil
+	case payload.TypeNumber:
+		if n, isInt := out.(starlark.Int); isInt {
+			if i, fits := n.Int64(); fits {
+				return i, nil
 			}
 		}
-		return nil, fmt.Errorf("%s returned %s, which is not a %s", fn.Name(), out, d.Datatype)
+		if ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, nil
+		}
+	case payload.TypeBoolean:
+		if b, isBool := out.(starlark.Bool); isBool {
+			return bool(b), nil
+		}
+	case payload.TypeString:
+		if str, isStr := out.(starlark.String); isStr {
+			return string(str), nil
+		}
 	}
-	return v, nil
+	return nil, fmt.Errorf("%s returned %s, which is not a %s", fn.Name(), out, datatype)
 }
-
-// tempCheckSteps bounds the Starlark steps of a check function.
-const tempCheckSteps = 1_000_000
 
 // temperatureSteps bounds the Starlark steps of one execute():
 // [dosing_automation.config] max_script_steps, every automation's guard.
@@ -314,15 +208,7 @@ func (h *temperatureHost) Setting(name string) (any, bool) { return h.a.Setting(
 func (h *temperatureHost) Log(level, msg string) error     { return h.a.Log.Level(level, msg) }
 
 func (h *temperatureHost) ConfigValue(section, key string) (string, bool) {
-	c := h.a.Env().Config
-	if c == nil {
-		return "", false
-	}
-	sec := c.Section(section)
-	if !sec.Has(key) {
-		return "", false
-	}
-	return sec.String(key), true
+	return ConfigValue(h.a.Env().Config, section, key)
 }
 
 func (h *temperatureHost) UpdateHeater(dc float64) bool {
