@@ -314,16 +314,13 @@ func (a *Automation) publishOutcome(ctx context.Context, what string, ev *payloa
 	case ctx.Err() != nil:
 		a.Log.Notice("The job was stopped during %s: every pump is off; %s.", what, a.movedThisRun())
 		return true
-	case err != nil:
+	}
+	if err != nil {
 		a.mu.Lock()
 		a.Errors++
 		a.mu.Unlock()
-		a.Log.Error("%v", err)
-		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
-	case ev != nil:
-		a.Log.Info("%s", ev.Display())
-		a.SetValue("latest_event", *ev)
 	}
+	automation.Outcome(a.Job, ev, err, a.Log.Error)
 	return false
 }
 

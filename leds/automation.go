@@ -439,26 +439,25 @@ func (a *Automation) evaluate(ctx context.Context) {
 // its event, or ErrorOccurred for an error (counted in Errors; a missing
 // reading is a warning, as upstream's JobRequiredError).
 func (a *Automation) publishOutcome(ctx context.Context, what string, ev *payload.Event, err error) {
-	var req *readings.RequiredError
 	switch {
 	case err != nil && errors.Is(err, clock.ErrEndOfTime):
 		a.Log.Info("%s was still running when the simulation ended.", what)
+		return
 	case ctx.Err() != nil:
 		a.Log.Notice("The job was stopped during %s.", what)
-	case err != nil:
+		return
+	}
+	logError := a.Log.Error
+	if err != nil {
 		a.mu.Lock()
 		a.Errors++
 		a.mu.Unlock()
+		var req *readings.RequiredError
 		if errors.As(err, &req) {
-			a.Log.Warning("%v", err)
-		} else {
-			a.Log.Error("%v", err)
+			logError = a.Log.Warning
 		}
-		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
-	case ev != nil:
-		a.Log.Info("%s", ev.Display())
-		a.SetValue("latest_event", *ev)
 	}
+	automation.Outcome(a.Job, ev, err, logError)
 }
 
 // ExecDeadline is when a run of the program started at start must have

@@ -414,16 +414,13 @@ func (a *Automation) execute(ctx context.Context) {
 		return
 	}
 	ev, err := a.prog.Execute(ctx, a)
-	switch {
-	case ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime):
-	case err != nil:
+	if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
+		return
+	}
+	if err != nil {
 		a.mu.Lock()
 		a.Errors++
 		a.mu.Unlock()
-		a.Log.Error("%v", err)
-		a.SetValue("latest_event", payload.Event{Name: payload.EventErrorOccurred, Message: err.Error()})
-	case ev != nil:
-		a.Log.Info("%s", ev.Display())
-		a.SetValue("latest_event", *ev)
 	}
+	automation.Outcome(a.Job, ev, err, a.Log.Error)
 }
