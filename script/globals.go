@@ -1,16 +1,19 @@
 package script
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/piolab/pio/automation"
 	"github.com/piolab/pio/builtins"
+	"github.com/piolab/pio/sched"
 )
 
 // automationGlobals are the globals every family of automation reads the
@@ -174,3 +177,17 @@ func runCheck(th *starlark.Thread, fn *starlark.Function, v any, steps uint64, l
 // checkSteps bounds the Starlark steps of a check function of a light
 // program or a temperature automation.
 const checkSteps = 1_000_000
+
+// sleepWithin waits seconds on clk, but not past deadline: a wait that
+// would end after it waits until the deadline and fails, saying that what
+// ran past its limit (max_execute_minutes).
+func sleepWithin(ctx context.Context, clk sched.Scheduler, seconds float64, deadline time.Time, what string, limit time.Duration) error {
+	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
+	if until.After(deadline) {
+		if err := clk.SleepUntil(ctx, deadline); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, limit)
+	}
+	return clk.SleepUntil(ctx, until)
+}

@@ -1,8 +1,12 @@
 package script
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/piolab/pio/sched"
 )
 
 // Every family reads automation_name, settings, execute() and the checks
@@ -59,5 +63,32 @@ func TestSettingsRequiredNumberIsTheSameInEveryFamily(t *testing.T) {
 	}
 	if a[0].Default != nil {
 		t.Errorf("target: default %v, want none (a required number)", a[0].Default)
+	}
+}
+
+func TestSleepWithin(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		seconds float64
+		want    string        // error, "" for none
+		woke    time.Duration // after start
+	}{
+		{30, "", 30 * time.Second},
+		{90, "execute() ran past its limit of 1m0s (max_execute_minutes) and was stopped", time.Minute},
+	} {
+		clk := sched.NewVirtual(start)
+		var err error
+		var woke time.Time
+		clk.Go("test", func() {
+			err = sleepWithin(context.Background(), clk, tc.seconds, start.Add(time.Minute), "execute()", time.Minute)
+			woke = clk.Now()
+		})
+		clk.Run(context.Background())
+		if (err == nil) != (tc.want == "") || err != nil && err.Error() != tc.want {
+			t.Errorf("sleep %v s: got %v, want %q", tc.seconds, err, tc.want)
+		}
+		if woke.Sub(start) != tc.woke {
+			t.Errorf("sleep %v s: woke after %v, want %v", tc.seconds, woke.Sub(start), tc.woke)
+		}
 	}
 }

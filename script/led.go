@@ -177,15 +177,7 @@ func (h *ledHost) Experiment() string { return h.a.Experiment }
 func (h *ledHost) Now() time.Time     { return h.a.Env().Sched.Now() }
 
 func (h *ledHost) Sleep(ctx context.Context, seconds float64) error {
-	clk := h.a.Env().Sched
-	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
-	if until.After(h.deadline) {
-		if err := clk.SleepUntil(ctx, h.deadline); err != nil {
-			return err
-		}
-		return fmt.Errorf("the script ran past its limit of %v (max_execute_minutes) and was stopped", h.a.Limits.MaxExecute)
-	}
-	return clk.SleepUntil(ctx, until)
+	return sleepWithin(ctx, h.a.Env().Sched, seconds, h.deadline, "the script", h.a.Limits.MaxExecute)
 }
 
 func (h *ledHost) Setting(name string) (any, bool) { return h.a.Setting(name) }

@@ -459,15 +459,7 @@ func (h *host) Pump(ctx context.Context, device string, ml, duration *float64) (
 }
 
 func (h *host) Sleep(ctx context.Context, seconds float64) error {
-	clk := h.a.Env().Sched
-	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
-	if until.After(h.deadline) {
-		if err := clk.SleepUntil(ctx, h.deadline); err != nil {
-			return err
-		}
-		return fmt.Errorf("execute() ran past its limit of %v (max_execute_minutes) and was stopped", h.a.Limits.MaxExecute)
-	}
-	return clk.SleepUntil(ctx, until)
+	return sleepWithin(ctx, h.a.Env().Sched, seconds, h.deadline, "execute()", h.a.Limits.MaxExecute)
 }
 
 func (h *host) Setting(name string) (any, bool) { return h.a.Setting(name) }

@@ -193,15 +193,7 @@ func (h *temperatureHost) Sleep(ctx context.Context, seconds float64) error {
 	if h.checking {
 		return errInCheck
 	}
-	clk := h.a.Env().Sched
-	until := clk.Now().Add(time.Duration(seconds * float64(time.Second)))
-	if until.After(h.deadline) {
-		if err := clk.SleepUntil(ctx, h.deadline); err != nil {
-			return err
-		}
-		return fmt.Errorf("execute() ran past its limit of %v (max_execute_minutes) and was stopped", h.maxExecute)
-	}
-	return clk.SleepUntil(ctx, until)
+	return sleepWithin(ctx, h.a.Env().Sched, seconds, h.deadline, "execute()", h.maxExecute)
 }
 
 func (h *temperatureHost) Setting(name string) (any, bool) { return h.a.Setting(name) }
