@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/liquid"
@@ -58,10 +59,22 @@ import (
 // identified event on outbox.HandledTopic (applied, duplicate, refused or
 // ignored) so that its outbox stops publishing it. An event without an id
 // (upstream's pumps, pio simulate) is applied as it comes.
+//
+// # Unit health
+//
+// The monitor also watches the unit (health.go, health_events.go; see
+// docs/monitor.md): self-checks at start and every [monitor.config]
+// self_check_interval_hours (disk space, CPU temperature, the retained
+// computer_statistics), the error codes jobs publish on
+// .../monitor/flicker_led_with_error_code, and the unit's jobs that are lost.
 type Monitor struct {
 	*Job
 	model config.Model
 	vial  liquid.Vial
+
+	// checkEvery is the time between self-checks (zero: once, at start).
+	checkEvery time.Duration
+	probes     probes
 
 	mu         sync.Mutex
 	records    map[string]liquid.Record
@@ -70,6 +83,8 @@ type Monitor struct {
 	applied    int
 	dropped    int
 	duplicates int
+	errorCodes int
+	lost       map[string]bool // <experiment>/<job> of the jobs lost now
 }
 
 // maxAnnounced bounds the experiments the monitor remembers as announced.
@@ -105,7 +120,17 @@ func StartMonitor(env *Env) (*Monitor, error) {
 	if model.Name != "" {
 		vial.Source = "[bioreactor] model " + model.Name
 	}
-	m := &Monitor{Job: job, model: model, vial: vial, records: map[string]liquid.Record{}, announced: map[string]bool{}}
+	m := &Monitor{Job: job, model: model, vial: vial, records: map[string]liquid.Record{}, announced: map[string]bool{},
+		probes: machineProbes(env), lost: map[string]bool{}}
+	every, err := selfCheckInterval(env.Config)
+	if err != nil {
+		m.Log.Warning("%v; the self-checks run every %v", err, every)
+	}
+	m.checkEvery = every
+	if err := job.AddSetting(Setting{Name: "computer_statistics", Datatype: payload.TypeJSON}, nil); err != nil {
+		job.Close()
+		return nil, err
+	}
 	// Announcements first: their retained messages arrive before any event.
 	subs := []struct {
 		filter string
@@ -114,6 +139,7 @@ func StartMonitor(env *Env) (*Monitor, error) {
 		{topic.Join(env.Unit, "+", "+", "$state"), m.onJobState},
 		{topic.Join(env.Unit, "+", "dosing_events"), m.onDosingEvent},
 		{topic.Join(env.Unit, "+", "bioreactor", "+", "set"), m.onSetValue},
+		{ErrorCodeTopic(env.Unit), m.onErrorCode},
 	}
 	for _, s := range subs {
 		if err := job.Subscribe(s.filter, 2, s.handle); err != nil {
@@ -128,9 +154,15 @@ func StartMonitor(env *Env) (*Monitor, error) {
 	return m, nil
 }
 
-// Run keeps the monitor until ctx ends or it is disconnected, then closes it.
+// Run runs the self-checks and keeps the monitor until ctx ends or it is
+// disconnected, then closes it.
 func (m *Monitor) Run(ctx context.Context) error {
 	defer m.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The self-checks end with the job: when it is disconnected, Wait
+	// returns and cancels them.
+	m.env.Sched.Go("monitor self-checks", func() { m.runSelfChecks(ctx) })
 	if err := m.Wait(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
@@ -241,8 +273,10 @@ func (m *Monitor) publish(exp string, st liquid.State, names ...string) {
 	}
 }
 
-// onJobState notes the experiments this unit's jobs announce themselves in.
+// onJobState notes the experiments this unit's jobs announce themselves in,
+// and the jobs that are lost.
 func (m *Monitor) onJobState(msg pubsub.Message) {
+	m.watchLost(msg)
 	exp, ok := topic.Experiment(msg.Topic)
 	if !ok || len(msg.Payload) == 0 || exp == topic.UniversalExperiment || checkExperimentName(exp) != nil {
 		return
