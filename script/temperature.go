@@ -13,6 +13,7 @@ import (
 	"github.com/piolab/pio/automation"
 	"github.com/piolab/pio/builtins"
 	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/temperature"
 )
 
@@ -212,6 +213,10 @@ func (h *temperatureHost) UpdateHeaterWithDelta(delta float64) bool {
 }
 
 func (h *temperatureHost) HeaterDutyCycle() float64 { return h.a.HeaterDutyCycle() }
+
+// Readings implements builtins.ReadingsHost: the unit's OD and growth-rate
+// readings (latest_temperature is the job's own, a builtin of the family).
+func (h *temperatureHost) Readings() *readings.Cache { return h.a.Readings() }
 
 func (h *temperatureHost) LatestTemperature() (float64, bool) {
 	t, _, ok := h.a.LatestTemperature()

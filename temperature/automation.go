@@ -25,6 +25,7 @@ import (
 	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/payload"
+	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
 )
 
@@ -67,6 +68,7 @@ type Automation struct {
 	gains       Gains
 	thermometer hw.Thermometer
 	history     *automation.History
+	readings    *readings.Cache // the sensor jobs' latest readings
 
 	mu        sync.Mutex
 	heater    hw.PWM // nil once closed
@@ -174,12 +176,19 @@ func Start(env *runtime.Env, o Options) (*Automation, error) {
 	if err := job.AddSetting(runtime.Setting{Name: "heater_duty_cycle", Datatype: payload.TypeFloat}, 0.0); err != nil {
 		return fail(err)
 	}
+	if a.readings, err = readings.Subscribe(job); err != nil {
+		return fail(err)
+	}
 	job.Log.Info("Starting %s.", name)
 	if err := job.Start(); err != nil {
 		return fail(err)
 	}
 	return a, nil
 }
+
+// Readings are the latest readings of the unit's sensor jobs (OD, growth
+// rate), for the program.
+func (a *Automation) Readings() *readings.Cache { return a.readings }
 
 // required refuses a required setting (declared without a default) that
 // has no value.
