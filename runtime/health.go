@@ -57,7 +57,7 @@ type probes struct {
 // measured where the liquid store lives (the pio home), and not at all
 // without a file store.
 func machineProbes(env *Env) probes {
-	if _, real := env.Sched.(*sched.Real); !real {
+	if _, realTime := env.Sched.(*sched.Real); !realTime {
 		return probes{}
 	}
 	p := probes{cpuCelsius: func() (float64, bool, error) { return readCPUCelsius(CPUTemperatureFile) }}

@@ -397,9 +397,9 @@ func TestMachineProbes(t *testing.T) {
 	if virtual.diskFree != nil || virtual.cpuCelsius != nil {
 		t.Error("a unit in virtual time measures the host")
 	}
-	real := machineProbes(&Env{Sched: sched.NewReal(nil), Liquid: &liquid.FileStore{Path: filepath.Join(dir, "bioreactor.json")}})
-	if real.diskFree == nil || real.cpuCelsius == nil || real.home != dir {
-		t.Errorf("real time: home %q, probes %v %v; want the store's directory and both probes", real.home, real.diskFree != nil, real.cpuCelsius != nil)
+	onReal := machineProbes(&Env{Sched: sched.NewReal(nil), Liquid: &liquid.FileStore{Path: filepath.Join(dir, "bioreactor.json")}})
+	if onReal.diskFree == nil || onReal.cpuCelsius == nil || onReal.home != dir {
+		t.Errorf("real time: home %q, probes %v %v; want the store's directory and both probes", onReal.home, onReal.diskFree != nil, onReal.cpuCelsius != nil)
 	}
 	if p := machineProbes(&Env{Sched: sched.NewReal(nil), Liquid: liquid.NewMemStore()}); p.diskFree != nil {
 		t.Error("no file store, yet the disk is measured")
