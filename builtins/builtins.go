@@ -118,6 +118,10 @@ func Common(unit, experiment string) starlark.StringDict {
 		"fmt":        Fmt(),
 		"config_get": starlark.NewBuiltin("config_get", configGet),
 		"pid":        PID(),
+		// The liquid model: a dosing automation's own mirror, else the
+		// values the monitor publishes.
+		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
+		"alt_media_fraction": starlark.NewBuiltin("alt_media_fraction", altMediaFraction),
 	}
 	for k, v := range Readings() {
 		u[k] = v
@@ -129,15 +133,13 @@ func Common(unit, experiment string) starlark.StringDict {
 // model, execute_io_action.
 func Dosing() starlark.StringDict {
 	return starlark.StringDict{
-		"execute_io_action":  starlark.NewBuiltin("execute_io_action", executeIOAction),
-		"add_media":          pumpBuiltin("add_media", "media"),
-		"add_alt_media":      pumpBuiltin("add_alt_media", "alt_media"),
-		"remove_waste":       pumpBuiltin("remove_waste", "waste"),
-		"pump":               starlark.NewBuiltin("pump", pumpAny),
-		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
-		"alt_media_fraction": starlark.NewBuiltin("alt_media_fraction", altMediaFraction),
-		"max_volume_ml":      starlark.NewBuiltin("max_volume_ml", maxVolume),
-		"pause":              starlark.NewBuiltin("pause", pause),
+		"execute_io_action": starlark.NewBuiltin("execute_io_action", executeIOAction),
+		"add_media":         pumpBuiltin("add_media", "media"),
+		"add_alt_media":     pumpBuiltin("add_alt_media", "alt_media"),
+		"remove_waste":      pumpBuiltin("remove_waste", "waste"),
+		"pump":              starlark.NewBuiltin("pump", pumpAny),
+		"max_volume_ml":     starlark.NewBuiltin("max_volume_ml", maxVolume),
+		"pause":             starlark.NewBuiltin("pause", pause),
 	}
 }
 
@@ -364,26 +366,37 @@ func ToStarlark(v any) starlark.Value {
 
 // current_volume_ml() -> float: the liquid model's volume of this vial.
 func currentVolume(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
-	}
-	h, _, err := dosingHost(th, b)
-	if err != nil {
-		return nil, err
-	}
-	return starlark.Float(h.CurrentVolume()), nil
+	return liquidValue(th, b, args, kwargs, "current_volume_ml", DosingHost.CurrentVolume)
 }
 
 // alt_media_fraction() -> float: the liquid model's alt-media fraction.
 func altMediaFraction(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return liquidValue(th, b, args, kwargs, "alt_media_fraction", DosingHost.AltMediaFraction)
+}
+
+// liquidValue reads a variable of the liquid model: a dosing automation's
+// mirror, or, for the other families, the value the unit last published on
+// bioreactor/<variable>.
+func liquidValue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, variable string, mirror func(DosingHost) float64) (starlark.Value, error) {
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	h, _, err := dosingHost(th, b)
+	h, _, err := host(th, b)
 	if err != nil {
 		return nil, err
 	}
-	return starlark.Float(h.AltMediaFraction()), nil
+	if d, ok := h.(DosingHost); ok {
+		return starlark.Float(mirror(d)), nil
+	}
+	r, ok := h.(ReadingsHost)
+	if !ok || r.Readings() == nil {
+		return nil, fmt.Errorf("%s: this automation has no liquid model", b.Name())
+	}
+	v, ok := r.Readings().Liquid(variable)
+	if !ok {
+		return nil, fmt.Errorf("%s: no value on bioreactor/%s for experiment %s yet (a dosing automation publishes the liquid model when it starts)", b.Name(), variable, h.Experiment())
+	}
+	return starlark.Float(v), nil
 }
 
 // event(name, message=None, data=None): an automation event for execute() to

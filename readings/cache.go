@@ -3,6 +3,9 @@ package readings
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/piolab/pio/pubsub"
@@ -26,14 +29,33 @@ type Cache struct {
 	states   map[string]runtime.State // producer job -> its $state
 	waiters  []sched.Signal
 	onUpdate []func(Kind, Reading)
+	liquid   map[string]float64 // the liquid model's retained values, by variable
 }
+
+// LiquidVariables are the liquid model's values a cache keeps, as the
+// monitor publishes them (retained, bare numbers) on bioreactor/<variable>.
+var LiquidVariables = []string{"current_volume_ml", "alt_media_fraction"}
 
 // Subscribe makes a cache fed by job's subscriptions to every reading topic
 // and to the producers' $state. Call it before job.Start(): the retained
 // values arrive first, in the job's inbox.
 func Subscribe(job *runtime.Job) (*Cache, error) {
 	env := job.Env()
-	c := &Cache{job: job, sched: env.Sched, states: map[string]runtime.State{}}
+	c := &Cache{job: job, sched: env.Sched, states: map[string]runtime.State{}, liquid: map[string]float64{}}
+	for _, v := range LiquidVariables {
+		v := v
+		if err := job.Subscribe(topic.Join(env.Unit, job.Experiment, "bioreactor", v), 1, func(m pubsub.Message) {
+			f, err := strconv.ParseFloat(strings.TrimSpace(string(m.Payload)), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return // cleared, or not a number: the last good value stays
+			}
+			c.mu.Lock()
+			c.liquid[v] = f
+			c.mu.Unlock()
+		}); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range Kinds() {
 		k := k
 		t := topic.Join(env.Unit, job.Experiment, k.Topic())
@@ -52,6 +74,15 @@ func Subscribe(job *runtime.Job) (*Cache, error) {
 		}
 	}
 	return c, nil
+}
+
+// Liquid returns the liquid model's latest value of variable (one of
+// LiquidVariables), if one was published.
+func (c *Cache) Liquid(variable string) (float64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.liquid[variable]
+	return v, ok
 }
 
 // put records a reading message. Empty payloads (a cleared retained value)

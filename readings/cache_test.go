@@ -249,3 +249,26 @@ func TestKindNames(t *testing.T) {
 		t.Error("ParseKind(garbage) ok")
 	}
 }
+
+// The liquid model's retained values reach every automation; a cleared or
+// malformed value leaves the last good one.
+func TestLiquidValues(t *testing.T) {
+	f := newFixture(t, map[string]string{"bioreactor/current_volume_ml": "14.5"})
+	f.settle()
+	if v, ok := f.cache.Liquid("current_volume_ml"); !ok || v != 14.5 {
+		t.Fatalf("current_volume_ml = %v, %v; want the retained 14.5", v, ok)
+	}
+	if _, ok := f.cache.Liquid("alt_media_fraction"); ok {
+		t.Fatal("alt_media_fraction before any was published")
+	}
+	f.publish("bioreactor/alt_media_fraction", "0.25", true)
+	f.publish("bioreactor/current_volume_ml", "", true)
+	f.publish("bioreactor/current_volume_ml", "NaN", false)
+	f.settle()
+	if v, _ := f.cache.Liquid("alt_media_fraction"); v != 0.25 {
+		t.Errorf("alt_media_fraction = %v, want 0.25", v)
+	}
+	if v, _ := f.cache.Liquid("current_volume_ml"); v != 14.5 {
+		t.Errorf("current_volume_ml = %v after a cleared and a NaN value, want 14.5 kept", v)
+	}
+}
