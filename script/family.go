@@ -28,19 +28,15 @@ type Family struct {
 	Job string
 	// Builtins are the family's own builtins (besides builtins.Common).
 	Builtins func() starlark.StringDict
-	// Runnable is false for families whose job this version of pio does not
-	// host yet; their scripts can be loaded and checked, not run.
-	Runnable bool
 }
 
 // Families are the script families pio knows, by automation_type.
 var Families = map[string]Family{
-	"dosing":      {Type: "dosing", Job: "dosing_automation", Builtins: builtins.Dosing, Runnable: true},
-	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: builtins.Temperature, Runnable: true},
-	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED, Runnable: true},
+	"dosing":      {Type: "dosing", Job: "dosing_automation", Builtins: builtins.Dosing},
+	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: builtins.Temperature},
+	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED},
 }
 
-func noBuiltins() starlark.StringDict { return starlark.StringDict{} }
 
 // familyTypes lists the known automation_type values.
 func familyTypes() string {

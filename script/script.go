@@ -137,7 +137,7 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 		return nil, err
 	}
 	if m.Family.Type != "dosing" {
-		return nil, fmt.Errorf("%s: a %s automation runs as %s, which this version of pio does not host yet; only dosing automations run", m.File, m.Family.Type, m.Family.Job)
+		return nil, fmt.Errorf("%s: a %s automation runs as %s, not as a dosing automation (pio run-script and pio simulate run each family as its job)", m.File, m.Family.Type, m.Family.Job)
 	}
 	file, globals := m.File, m.Globals
 	g, err := readAutomationGlobals(file, globals, "")
