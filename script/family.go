@@ -37,7 +37,6 @@ var Families = map[string]Family{
 	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED},
 }
 
-
 // familyTypes lists the known automation_type values.
 func familyTypes() string {
 	var names []string
