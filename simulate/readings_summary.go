@@ -27,8 +27,8 @@ func (s *Summary) printReadings(w io.Writer) {
 		width = max(width, len(r.label()))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %s → %s;  low %s at %s, high %s at %s  (%d readings)\n", width, r.label(),
-			num(r.First), num(r.Last), num(r.Min), at(r.MinAt), num(r.Max), at(r.MaxAt), r.N)
+		fmt.Fprintf(w, "  %-*s  %s → %s;  low %s at %s, high %s at %s  (%d %s)\n", width, r.label(),
+			num(r.First), num(r.Last), num(r.Min), at(r.MinAt), num(r.Max), at(r.MaxAt), r.N, plural(r.N, "reading", "readings"))
 	}
 }
 

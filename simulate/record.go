@@ -47,10 +47,13 @@ func (r *Range) add(at time.Duration, v float64) {
 type recorder struct {
 	series *Series // nil: ranges only (a week's series is tens of MB)
 
-	od, nod, gr, temp, volume, alt *Range
+	// readings are the readings the summary ranges, in the order it prints
+	// them, and byTopic finds them by topic.
+	readings []*reading
+	byTopic  map[string]*reading
 
-	odTopic, nodTopic, grTopic, tempTopic, volTopic, altTopic, eventsTopic string
-	targets                                                                map[string]string // topic -> target name
+	eventsTopic string
+	targets     map[string]string // topic -> target name
 
 	statePrefix string // pioreactor/<unit>/<experiment>/
 	jobs        map[string]*jobStates
@@ -80,24 +83,39 @@ func (j *jobStates) book(at time.Duration) {
 	j.since = at
 }
 
-// readingRanges lists the summary's readings in the order it prints them.
-func (r *recorder) ranges() []*Range { return []*Range{r.od, r.nod, r.gr, r.temp, r.volume, r.alt} }
+// reading is one reading the unit publishes: how to read its payload, its
+// range, and where its series goes.
+type reading struct {
+	topic  string
+	parse  func([]byte) (float64, bool)
+	rng    *Range
+	points func(*Series) *[]Point
+}
+
+// ranges lists the summary's readings in the order it prints them.
+func (r *recorder) ranges() []*Range {
+	out := make([]*Range, len(r.readings))
+	for i, rd := range r.readings {
+		out[i] = rd.rng
+	}
+	return out
+}
 
 func newRecorder(unit, experiment string, series *Series) *recorder {
 	j := func(s ...string) string { return topic.Join(append([]string{unit, experiment}, s...)...) }
+	field := func(key string) func([]byte) (float64, bool) {
+		return func(b []byte) (float64, bool) { return jsonField(b, key) }
+	}
 	r := &recorder{series: series,
-		od:          &Range{Name: "OD", Unit: "", Topic: "od_reading/ods"},
-		nod:         &Range{Name: "normalized OD", Topic: "growth_rate_calculating/od_filtered"},
-		gr:          &Range{Name: "growth rate", Unit: "h⁻¹", Topic: "growth_rate_calculating/growth_rate"},
-		temp:        &Range{Name: "temperature", Unit: "°C", Topic: "temperature_automation/temperature"},
-		volume:      &Range{Name: "volume (model)", Unit: "mL", Topic: "bioreactor/current_volume_ml"},
-		alt:         &Range{Name: "alt-media fraction", Topic: "bioreactor/alt_media_fraction"},
-		odTopic:     j("od_reading", "ods"),
-		nodTopic:    j("growth_rate_calculating", "od_filtered"),
-		grTopic:     j("growth_rate_calculating", "growth_rate"),
-		tempTopic:   j("temperature_automation", "temperature"),
-		volTopic:    j("bioreactor", "current_volume_ml"),
-		altTopic:    j("bioreactor", "alt_media_fraction"),
+		readings: []*reading{
+			{"od_reading/ods", firstChannelOD, &Range{Name: "OD"}, func(s *Series) *[]Point { return &s.OD }},
+			{"growth_rate_calculating/od_filtered", field("od_filtered"), &Range{Name: "normalized OD"}, func(s *Series) *[]Point { return &s.NormalizedOD }},
+			{"growth_rate_calculating/growth_rate", field("growth_rate"), &Range{Name: "growth rate", Unit: "h⁻¹"}, func(s *Series) *[]Point { return &s.GrowthRate }},
+			{"temperature_automation/temperature", field("temperature"), &Range{Name: "temperature", Unit: "°C"}, func(s *Series) *[]Point { return &s.Temperature }},
+			{"bioreactor/current_volume_ml", bareFloat, &Range{Name: "volume (model)", Unit: "mL"}, func(s *Series) *[]Point { return &s.Volume }},
+			{"bioreactor/alt_media_fraction", bareFloat, &Range{Name: "alt-media fraction"}, func(s *Series) *[]Point { return &s.AltMediaFraction }},
+		},
+		byTopic:     map[string]*reading{},
 		eventsTopic: j("dosing_events"),
 		statePrefix: topic.Join(unit, experiment) + "/",
 		jobs:        map[string]*jobStates{},
@@ -108,6 +126,10 @@ func newRecorder(unit, experiment string, series *Series) *recorder {
 			j("dosing_automation", "target_growth_rate"):      "target growth rate",
 			j("temperature_automation", "target_temperature"): "target temperature",
 		},
+	}
+	for _, rd := range r.readings {
+		rd.rng.Topic = rd.topic
+		r.byTopic[j(rd.topic)] = rd
 	}
 	if series != nil && series.Targets == nil {
 		series.Targets = map[string][]Point{}
@@ -120,51 +142,19 @@ func (r *recorder) onMessage(m pubsub.Message, at time.Duration) {
 	if len(m.Payload) == 0 {
 		return
 	}
-	var s *Series = r.series
-	switch m.Topic {
-	case r.odTopic:
-		if v, ok := firstChannelOD(m.Payload); ok {
-			r.od.add(at, v)
+	s := r.series
+	if rd, ok := r.byTopic[m.Topic]; ok {
+		if v, ok := rd.parse(m.Payload); ok {
+			rd.rng.add(at, v)
 			if s != nil {
-				s.OD = append(s.OD, Point{at, v})
+				pts := rd.points(s)
+				*pts = append(*pts, Point{at, v})
 			}
 		}
-	case r.nodTopic:
-		if v, ok := jsonField(m.Payload, "od_filtered"); ok {
-			r.nod.add(at, v)
-			if s != nil {
-				s.NormalizedOD = append(s.NormalizedOD, Point{at, v})
-			}
-		}
-	case r.grTopic:
-		if v, ok := jsonField(m.Payload, "growth_rate"); ok {
-			r.gr.add(at, v)
-			if s != nil {
-				s.GrowthRate = append(s.GrowthRate, Point{at, v})
-			}
-		}
-	case r.tempTopic:
-		if v, ok := jsonField(m.Payload, "temperature"); ok {
-			r.temp.add(at, v)
-			if s != nil {
-				s.Temperature = append(s.Temperature, Point{at, v})
-			}
-		}
-	case r.volTopic:
-		if v, ok := bareFloat(m.Payload); ok {
-			r.volume.add(at, v)
-			if s != nil {
-				s.Volume = append(s.Volume, Point{at, v})
-			}
-		}
-	case r.altTopic:
-		if v, ok := bareFloat(m.Payload); ok {
-			r.alt.add(at, v)
-			if s != nil {
-				s.AltMediaFraction = append(s.AltMediaFraction, Point{at, v})
-			}
-		}
-	case r.eventsTopic:
+		return
+	}
+	switch {
+	case m.Topic == r.eventsTopic:
 		if s != nil {
 			if ev, err := payload.ParseDosingEvent(m.Payload); err == nil {
 				s.Doses = append(s.Doses, Dose{T: at, Event: ev.Event, ML: float64(ev.VolumeChange)})
