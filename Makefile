@@ -1,0 +1,36 @@
+# Builds pio for a Raspberry Pi and for a PC: static (no cgo), stripped
+# binaries in dist/. docs/build.md gives the same go build lines for a
+# machine without make.
+#
+#   make          dist/pio-linux-armv6 (Pi Zero, Pi 1), dist/pio-linux-arm64
+#                 (Pi 3, 4, 5 on a 64-bit OS) and dist/pio-linux-amd64
+#   make test     the test command of the README
+#   make clean    removes dist/
+#
+# VERSION is stamped into the binaries (pio version); by default it is
+# git describe's name of the commit. Override it with make VERSION=1.2.0.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+FLAGS := -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
+DIST := dist
+
+.PHONY: all test clean $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64
+
+all: $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64
+
+# go build decides itself what is out of date, so each binary is always
+# handed to it (the targets are phony).
+$(DIST)/pio-linux-armv6:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 go build $(FLAGS) -o $@ ./cmd/pio
+
+$(DIST)/pio-linux-arm64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(FLAGS) -o $@ ./cmd/pio
+
+$(DIST)/pio-linux-amd64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build $(FLAGS) -o $@ ./cmd/pio
+
+test:
+	go test ./...
+
+clean:
+	rm -rf $(DIST)
