@@ -107,7 +107,7 @@ func BenchmarkEveryJobWeek(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%v\n%s", err, out)
 		}
-		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+		rss := int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) << 10
 		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MB")
 		for _, line := range strings.Split(string(out), "\n") {
 			if f := strings.Fields(line); len(f) == 3 && f[0] == "heap" {

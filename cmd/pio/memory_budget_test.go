@@ -60,7 +60,7 @@ func runToEnd(t *testing.T, cmd *exec.Cmd) (code int, stdout, stderr string, max
 		t.Fatal(err)
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		maxRSS = ru.Maxrss << 10
+		maxRSS = int64(ru.Maxrss) << 10
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), log.String(), maxRSS
 }
