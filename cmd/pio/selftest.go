@@ -23,14 +23,13 @@ func selfTestCommand() *cli.Command {
 		Name:  "self-test",
 		Usage: "check the unit's hardware: PWM outputs, pumps, photodiodes, LEDs, stirring, heater",
 		Description: "Runs each check and prints one line per check: PASS or FAIL, its name and what it\n" +
-			"measured. The exit status is 1 if any check failed. The results are also published,\n" +
-			"retained, on pioreactor/<unit>/$experiment/self_test/<check> (1 or 0) and\n" +
-			"all_tests_passed, as upstream's self_test does.\n" +
+			"measured. The exit status is 1 if any check failed.\n" +
 			"\n" +
 			"On the simulated reactor the checks run in virtual time: the same checks, in a fraction of\n" +
 			"a second, the same result for a seed. --real-time runs them on the unit as pio run does,\n" +
-			"on its board and broker, in real time (about two minutes). docs/self-test.md describes\n" +
-			"each check.\n" +
+			"on its board and broker, in real time (up to about two minutes), and publishes each\n" +
+			"result, retained, on pioreactor/<unit>/$experiment/self_test/<check> (1 or 0) and\n" +
+			"all_tests_passed, as upstream's self_test does. docs/self-test.md describes each check.\n" +
 			"\n" +
 			"The checks:\n" + strings.Join(names, "\n"),
 		Flags: append([]cli.Flag{
