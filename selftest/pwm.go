@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/piolab/pio/config"
 )
 
 // checkPWMOutputs opens each channel [PWM] wires, sets it to the readback
@@ -31,7 +33,7 @@ func checkPWMOutputs(ctx context.Context, b *bench) (string, error) {
 // readBack sets channel to the readback duty, reads it back, and leaves it
 // at 0, closed.
 func readBack(b *bench, channel int) (err error) {
-	out, err := b.open(channel, b.limits.PumpHz)
+	out, err := b.open(channel, b.hzOf(b.opts.PWM[channel]))
 	if err != nil {
 		return err
 	}
@@ -51,4 +53,19 @@ func readBack(b *bench, channel int) (err error) {
 		return fmt.Errorf("set to 0 %%, it reads back %g %%", d)
 	}
 	return nil
+}
+
+// hzOf is the PWM frequency of device: the stirrer's [stirring.config]
+// pwm_hz, the heater's and the pumps' from the limits.
+func (b *bench) hzOf(device string) float64 {
+	switch device {
+	case "heating":
+		return b.limits.HeaterHz
+	case "stirring":
+		sec := b.env.Config.Section(stirringSection)
+		if hz := sec.Float("pwm_hz", config.Positive, "a positive frequency in Hz"); sec.Err() == nil {
+			return hz
+		}
+	}
+	return b.limits.PumpHz
 }

@@ -102,7 +102,7 @@ type bench struct {
 // Run runs the checks on env's board, waiting on env.Sched (call it from an
 // actor of that scheduler), and publishes each result, retained, on
 // pioreactor/<unit>/$experiment/self_test/<check> (1 passed, 0 failed),
-// and all_tests_passed last, as upstream does. Its error means the checks
+// and all_tests_passed last: where upstream's UI reads self-test results. Its error means the checks
 // could not start (a bad config, an unknown check name, no broker); a check
 // that fails is in the report.
 func Run(ctx context.Context, env *runtime.Env, o Options) (Report, error) {

@@ -29,7 +29,8 @@ func selfTestCommand() *cli.Command {
 			"a second, the same result for a seed. --real-time runs them on the unit as pio run does,\n" +
 			"on its board and broker, in real time (up to about two minutes), and publishes each\n" +
 			"result, retained, on pioreactor/<unit>/$experiment/self_test/<check> (1 or 0) and\n" +
-			"all_tests_passed, as upstream's self_test does. docs/self-test.md describes each check.\n" +
+			"all_tests_passed, where upstream's UI reads self-test results. docs/self-test.md\n" +
+			"describes each check.\n" +
 			"\n" +
 			"The checks:\n" + strings.Join(names, "\n"),
 		Flags: append([]cli.Flag{
