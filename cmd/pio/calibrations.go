@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,18 +14,23 @@ import (
 )
 
 func calibrationsCommand() *cli.Command {
-	store := func(c *cli.Context) calibration.Store {
-		return calibration.Store{Dir: filepath.Join(unit.Home(c.String("home")), "calibrations")}
-	}
 	return &cli.Command{
 		Name:  "calibrations",
-		Usage: "pump calibrations (mL per second of pumping)",
+		Usage: "calibrations in upstream's YAML format: pump curves (mL for seconds of pumping), OD, stirring",
+		Description: "Calibrations are upstream's YAML files in <home>/storage/calibrations/<device>/<name>.yaml, one\n" +
+			"active per device (docs/calibrations.md). An upstream file copied into place works once it is made active.",
 		Subcommands: []*cli.Command{
+			calibrationsRunCommand(),
+			calibrationsListCommand(),
+			calibrationsDisplayCommand(),
+			calibrationsSetActiveCommand(),
+			calibrationsDeleteCommand(),
 			{
 				Name:  "set",
-				Usage: "save a measured pump calibration and make it active",
+				Usage: "save a measured pump rate as a calibration and make it active",
 				Description: "Run the pump for a known time (pio run add_media --duration 10), weigh what moved,\n" +
-					"and save the rate: pio calibrations set --device media_pump --ml-per-second 0.52",
+					"and save the rate: pio calibrations set --device media_pump --ml-per-second 0.52\n" +
+					"(pio calibrations run --device media_pump walks through several runs and fits the line).",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "device", Required: true, Usage: "media_pump, alt_media_pump, waste_pump or <device>_pump"},
 					&cli.Float64Flag{Name: "ml-per-second", Required: true, Usage: "slope: mL moved per second at --dc"},
@@ -36,13 +40,13 @@ func calibrationsCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Usage: "calibration name (default: <device>-<date>)"},
 				},
 				Action: func(c *cli.Context) error {
-					now := time.Now().UTC()
+					now := time.Now().UTC().Truncate(time.Microsecond)
 					name := c.String("name")
 					if name == "" {
 						name = c.String("device") + "-" + now.Format("2006-01-02T15-04-05")
 					}
 					p := calibration.Pump{Name: name, Device: c.String("device"), Slope: c.Float64("ml-per-second"),
-						Intercept: c.Float64("intercept"), Hz: c.Float64("hz"), DC: c.Float64("dc"), CreatedAt: now}
+						Intercept: c.Float64("intercept"), Hz: c.Float64("hz"), DC: c.Float64("dc"), CreatedAt: now, Voltage: -1}
 					if err := store(c).Save(p); err != nil {
 						return err
 					}
@@ -94,8 +98,11 @@ func showCalibration(c *cli.Context, st calibration.Store, name string) error {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "%s/%s: %.4f mL/s (+ %.4f mL) at %v Hz, %v%%", p.Device, p.Name, p.Slope, p.Intercept, p.Hz, p.DC)
+	if p.Curve != nil {
+		fmt.Fprintf(w, " (mean rate of the curve %s)", curveText(p.Curve))
+	}
 	_, activeErr := st.Active(p.Device)
-	setHint := fmt.Sprintf("pio calibrations set --device %s --ml-per-second <measured rate>", p.Device)
+	setHint := fmt.Sprintf("pio calibrations run --device %s` (or `pio calibrations set --device %s --ml-per-second <measured rate>", p.Device, p.Device)
 	switch {
 	case activeErr == nil:
 		fmt.Fprintf(w, ", created %s (active)\n", p.CreatedAt.Format(time.RFC3339))
@@ -108,4 +115,11 @@ func showCalibration(c *cli.Context, st calibration.Store, name string) error {
 		fmt.Fprintf(w, "note: no [PWM] channel is assigned to %q, so this pump cannot run; add `<channel>=%s` to the [PWM] config section\n", device, device)
 	}
 	return nil
+}
+
+// store is the calibration store of the command's home: upstream's layout
+// under <home>/storage/calibrations, and an earlier pio's JSON files under
+// <home>/calibrations.
+func store(c *cli.Context) calibration.Store {
+	return calibration.NewStore(unit.Home(appContext(c).String("home")))
 }
