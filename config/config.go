@@ -198,6 +198,21 @@ minimum_dosing_volume_ml=0.1
 # jobs lost); 0 checks once, at start
 self_check_interval_hours=12
 
+[hardware]
+# The board that drives the unit: auto (the Pioreactor HAT when one is
+# detected, else the simulated reactor, said once in the log), hat (the HAT;
+# without one pio stops with the reason) or simulator
+board=auto
+# The unit's model, as upstream names it (pioreactor_20ml, pioreactor_40ml,
+# pioreactor_20ml_XR, pioreactor_40ml_XR), and its version (1.0, 1.1, 1.5).
+# Version 1.5 reads each photodiode from its own ADS1114; older models from
+# the HAT's ADC. Upstream's default is pioreactor_40ml 1.5. Env MODEL_NAME and
+# MODEL_VERSION override them. Files under <home>/hardware (hats/<M.N>/,
+# models/<name>/<version>/, as upstream) change the built-in pin and chip
+# tables.
+model_name=pioreactor_40ml
+model_version=1.5
+
 [storage]
 # where pio keeps its state; empty means $PIO_HOME, else ~/.pio
 home=

@@ -135,6 +135,7 @@ func (c *Config) keys(section string) []string {
 var OwnedSections = map[string]string{
 	"leds":                              "leds",
 	"monitor.config":                    "runtime (the monitor)",
+	"hardware":                          "unit (the board)",
 	"od_config.photodiode_channel":      "odreading",
 	"od_reading.config":                 "odreading",
 	"growth_rate_calculating.config":    "growthrate",

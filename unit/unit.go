@@ -204,7 +204,7 @@ func Open(opts Options) (*Machine, error) {
 	}
 
 	clk := clock.Real{}
-	reactor, err := NewSimReactor(cfg, clk, 0)
+	reactor, err := openBoard(cfg, clk, log, RunDir(unitName), home)
 	if err != nil {
 		m.Close()
 		return nil, err
