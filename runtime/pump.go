@@ -83,7 +83,7 @@ type CalibrationError struct {
 }
 
 func (e *CalibrationError) Error() string {
-	return fmt.Sprintf("%s_pump has no active calibration, and dosing by mL needs one; run `pio calibrations set --device %s_pump --ml-per-second <measured rate>` first (or pump by --duration)", e.Device, e.Device)
+	return fmt.Sprintf("%s_pump has no active calibration, and dosing by mL needs one; run `pio calibrations run --device %s_pump` (or `pio calibrations set --device %s_pump --ml-per-second <measured rate>`) first (or pump by --duration)", e.Device, e.Device, e.Device)
 }
 
 // PumpCalibration returns the calibration a device's pump runs with: the

@@ -162,8 +162,9 @@ type Machine struct {
 	broker     *mqttnet.Embedded
 }
 
-// Open assembles the unit. The board is the simulated reactor, in real time,
-// until a hardware board is configured (the HAT arrives with its own package).
+// Open assembles the unit. Its board is chosen by [hardware] board
+// (unit/board.go): the Pioreactor HAT when one is found or asked for, else
+// the simulated reactor, in real time.
 func Open(opts Options) (*Machine, error) {
 	cfg, err := LoadConfig(opts)
 	if err != nil {
@@ -214,7 +215,7 @@ func Open(opts Options) (*Machine, error) {
 	m.Env = &runtime.Env{
 		Unit: unitName, Experiment: experiment, Sched: m.sched, Connect: connect, AsyncPublish: true,
 		Board: reactor, Config: cfg,
-		Calibrations: calibration.Store{Dir: filepath.Join(home, "calibrations")},
+		Calibrations: calibration.NewStore(home),
 		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
 		Registry:     &runtime.Registry{Dir: RunDir(unitName)},
 		Console:      log,
@@ -271,6 +272,9 @@ func (m *Machine) Close() {
 	if m.Supervisor != nil {
 		m.Supervisor.Halt()
 		leds.Release(m.Env)
+	}
+	if m.Board != nil {
+		m.Board.Close() // the HAT's bus and counters; the simulator's outputs, halted again
 	}
 	if m.broker != nil {
 		m.broker.Close()
@@ -358,7 +362,7 @@ func OfflineEnv(opts Options) (*runtime.Env, error) {
 	home := Home(opts.Home)
 	unitName, experiment := Identity(o, opts)
 	return &runtime.Env{Unit: unitName, Experiment: experiment, Config: cfg,
-		Calibrations: calibration.Store{Dir: filepath.Join(home, "calibrations")},
+		Calibrations: calibration.NewStore(home),
 		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
 	}, nil
 }

@@ -15,7 +15,7 @@ func runCommand() *cli.Command {
 			Usage: fmt.Sprintf("run the %s pump by volume, by time, or until stopped", device),
 			Description: "Exactly one of --ml, --duration or --continuously. One dose moves at most a vial, and an\n" +
 				"inflow never past the vial's max fill (see docs/scripting.md, Limits). Dosing by mL needs an active\n" +
-				"calibration on real hardware (pio calibrations set). Stop a running pump with Ctrl-C or\n" +
+				"calibration on real hardware (pio calibrations run). Stop a running pump with Ctrl-C or\n" +
 				"by publishing `disconnected` to pioreactor/<unit>/<experiment>/" + name + "/$state/set.",
 			Flags: append([]cli.Flag{
 				&cli.Float64Flag{Name: "ml", Usage: "volume to move, mL (at most the vial's capacity)"},
