@@ -54,7 +54,7 @@ func (d *DAC43608) String() string { return d.dev.String() }
 func (d *DAC43608) updateConfig(what string, change func(lo byte) byte, then func() error) error {
 	return d.dev.do(context.Background(), func() error {
 		var buf [2]byte
-		if err := d.dev.tx("read of DEVICE_CONFIG", []byte{dacRegDeviceConfig}, buf[:]); err != nil {
+		if err := d.dev.tx(what+": read of DEVICE_CONFIG", []byte{dacRegDeviceConfig}, buf[:]); err != nil {
 			return err
 		}
 		lo := change(buf[1])
