@@ -3,38 +3,35 @@ package hat
 import (
 	"strconv"
 	"sync"
-	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 )
 
-// levelPin is a fake GPIO line with the semantics of periph's gpiotest.Pin
-// (edges fed through EdgesChan set the level; In with a pull sets the idle
-// level), which records every level written and can be made to fail. It
-// stands in for gpiotest.Pin, whose clockwork dependency the module does
-// not list yet.
+// levelPin is periph's fake GPIO line, gpiotest.Pin (edges fed through
+// EdgesChan set the level; In with a pull sets the idle level; Read, Pull and
+// WaitForEdge are its own), with what the tests also need: every level the
+// driver writes is recorded, the pull and edge asked for are kept, Halt is counted, and
+// In and Out can be made to fail.
 type levelPin struct {
-	num int
+	*gpiotest.Pin
 
-	mu        sync.Mutex
-	level     gpio.Level
-	pull      gpio.Pull
-	edge      gpio.Edge
-	levels    []gpio.Level
-	fail      error
-	halts     int
-	EdgesChan chan gpio.Level
+	mu     sync.Mutex
+	pull   gpio.Pull
+	edge   gpio.Edge
+	levels []gpio.Level
+	fail   error
+	halts  int
 }
 
 func newLevelPin(num int) *levelPin {
-	return &levelPin{num: num, EdgesChan: make(chan gpio.Level, 64)}
+	name := "GPIO" + strconv.Itoa(num)
+	return &levelPin{Pin: &gpiotest.Pin{N: name, Num: num, EdgesChan: make(chan gpio.Level, 64)}}
 }
 
-func (p *levelPin) String() string   { return "GPIO" + strconv.Itoa(p.num) }
-func (p *levelPin) Name() string     { return p.String() }
-func (p *levelPin) Number() int      { return p.num }
-func (p *levelPin) Function() string { return "" }
+// String is the pin's name, as periph's real GPIO lines give it ("GPIO17";
+// gpiotest's is "GPIO17(17)").
+func (p *levelPin) String() string { return p.N }
 
 func (p *levelPin) Halt() error {
 	p.mu.Lock()
@@ -50,37 +47,8 @@ func (p *levelPin) In(pull gpio.Pull, edge gpio.Edge) error {
 		return p.fail
 	}
 	p.pull, p.edge = pull, edge
-	switch pull {
-	case gpio.PullDown:
-		p.level = gpio.Low
-	case gpio.PullUp:
-		p.level = gpio.High
-	}
-	return nil
+	return p.Pin.In(pull, edge)
 }
-
-func (p *levelPin) Read() gpio.Level {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.level
-}
-
-func (p *levelPin) WaitForEdge(timeout time.Duration) bool {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case l := <-p.EdgesChan:
-		p.mu.Lock()
-		p.level = l
-		p.mu.Unlock()
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-func (p *levelPin) Pull() gpio.Pull        { return p.pull }
-func (p *levelPin) DefaultPull() gpio.Pull { return gpio.PullNoChange }
 
 func (p *levelPin) Out(l gpio.Level) error {
 	p.mu.Lock()
@@ -89,11 +57,8 @@ func (p *levelPin) Out(l gpio.Level) error {
 		return p.fail
 	}
 	p.levels = append(p.levels, l)
-	p.level = l
-	return nil
+	return p.Pin.Out(l)
 }
-
-func (p *levelPin) PWM(gpio.Duty, physic.Frequency) error { return nil }
 
 func (p *levelPin) setFail(err error) {
 	p.mu.Lock()
