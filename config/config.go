@@ -213,6 +213,16 @@ board=auto
 model_name=pioreactor_40ml
 model_version=1.5
 
+[scripts.hardware]
+# What automation scripts may open with the hw module
+# (docs/hardware-scripts.md); empty grants nothing. Comma-separated lists:
+# pwm: PWM channels (6, 7); gpio: BCM GPIO lines (26); i2c: 7-bit addresses
+# on bus 1 (0x10) or <bus>:<address> (3:0x10); serial: ports (/dev/ttyACM0)
+pwm=
+gpio=
+i2c=
+serial=
+
 [storage]
 # where pio keeps its state; empty means $PIO_HOME, else ~/.pio
 home=

@@ -136,6 +136,7 @@ var OwnedSections = map[string]string{
 	"leds":                              "leds",
 	"monitor.config":                    "runtime (the monitor)",
 	"hardware":                          "unit (the board)",
+	"scripts.hardware":                  "scripthw",
 	"od_config.photodiode_channel":      "odreading",
 	"od_reading.config":                 "odreading",
 	"growth_rate_calculating.config":    "growthrate",
