@@ -89,7 +89,7 @@ func (h Host) newDevice(typ, name string, ms map[string]method) *device {
 
 func (h Host) pwm(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var channel int
-	hz := 250.0
+	hz := number(250)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "channel", &channel, "hz?", &hz); err != nil {
 		return nil, err
 	}
@@ -97,18 +97,18 @@ func (h Host) pwm(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.PWM(channel, hz)
+	p, err := s.PWM(channel, float64(hz))
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("hw.pwm(%d)", channel)
 	return h.newDevice("hw.pwm", name, map[string]method{
 		"set": func(ctx context.Context, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var duty float64
+			var duty number
 			if err := starlark.UnpackArgs("set", args, kwargs, "duty", &duty); err != nil {
 				return nil, err
 			}
-			return starlark.None, p.Set(ctx, duty)
+			return starlark.None, p.Set(ctx, float64(duty))
 		},
 		"off": func(_ context.Context, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			if err := starlark.UnpackPositionalArgs("off", args, kwargs, 0); err != nil {
@@ -250,6 +250,18 @@ func (h Host) i2c(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}), nil
 }
 
+// number is an Unpacker of an int or a float.
+type number float64
+
+func (n *number) Unpack(v starlark.Value) error {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return fmt.Errorf("got %s, want a number", v.Type())
+	}
+	*n = number(f)
+	return nil
+}
+
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 func checkTimeout(f float64) error {
@@ -262,11 +274,11 @@ func checkTimeout(f float64) error {
 func (h Host) serial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var port string
 	baud := 9600
-	timeout := 1.0
+	timeout := number(1)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "port", &port, "baud?", &baud, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	if err := checkTimeout(timeout); err != nil {
+	if err := checkTimeout(float64(timeout)); err != nil {
 		return nil, fmt.Errorf("%s(%q): %w", b.Name(), port, err)
 	}
 	s, err := h.Session(th)
@@ -297,10 +309,10 @@ func (h Host) serial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 			if err := starlark.UnpackArgs("read_line", args, kwargs, "timeout?", &t); err != nil {
 				return nil, err
 			}
-			if err := checkTimeout(t); err != nil {
+			if err := checkTimeout(float64(t)); err != nil {
 				return nil, err
 			}
-			l, err := p.ReadLine(ctx, seconds(t))
+			l, err := p.ReadLine(ctx, seconds(float64(t)))
 			if err != nil {
 				return nil, err
 			}
