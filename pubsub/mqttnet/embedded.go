@@ -238,7 +238,9 @@ func (e *Embedded) reportDrops(period time.Duration) {
 
 // Close stops the broker. It first gives clients that carry a last will
 // (jobs that are shutting down) a moment to finish their clean disconnect, so
-// that closing the broker does not fire the wills of jobs that just ended.
+// that closing the broker does not fire the wills of jobs that just ended,
+// and the messages still in flight to the other clients (a job's last
+// $state, on its way to pio mqtt) a moment to be delivered.
 // A client that has stopped reading would hold mochi's shutdown until its
 // keepalive ran out (mochi's write to it blocks, holding the client's lock);
 // after closeGrace Close cuts such connections. Last, it logs the drops not
@@ -247,7 +249,7 @@ func (e *Embedded) Close() error {
 	var err error
 	e.once.Do(func() {
 		deadline := time.Now().Add(500 * time.Millisecond)
-		for time.Now().Before(deadline) && e.wills.count() > 0 {
+		for time.Now().Before(deadline) && (e.wills.count() > 0 || e.inflight() > 0) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		done := make(chan error, 1)
@@ -324,4 +326,16 @@ func Reachable(addr string, timeout time.Duration) bool {
 	}
 	c.Close()
 	return true
+}
+
+// inflight counts the QoS 1 and 2 messages the broker has sent, or queued,
+// to its clients and not yet seen acknowledged.
+func (e *Embedded) inflight() int {
+	n := 0
+	for _, cl := range e.srv.Clients.GetAll() {
+		if !cl.Closed() {
+			n += cl.State.Inflight.Len()
+		}
+	}
+	return n
 }
