@@ -22,6 +22,7 @@ import (
 	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/scripthw"
 )
 
 // JobName is the job name of every dosing automation.
@@ -236,6 +237,7 @@ func (a *Automation) Run(ctx context.Context) error {
 	stopped := a.stopPumping
 	a.mu.Unlock()
 	defer a.Close()
+	defer scripthw.Release(a.Job) // every device the script opened, halted and closed
 	if stopped {
 		return nil
 	}
