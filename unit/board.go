@@ -101,3 +101,15 @@ func openBoard(cfg *config.Config, clk clock.Clock, log *slog.Logger, runDir, ho
 		return nil, fmt.Errorf("[hardware] board = %s: %w", o.Board, err)
 	}
 }
+
+// OpenBoard opens the board [hardware] board chooses for the unit opts
+// names, outside a Machine: for a command that turns off the outputs a
+// crashed script's process left on.
+func OpenBoard(cfg *config.Config, opts Options, log *slog.Logger) (hw.Board, error) {
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	unitName, _ := Identity(o, opts)
+	return openBoard(cfg, clock.Real{}, log, RunDir(unitName), Home(opts.Home))
+}

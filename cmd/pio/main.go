@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/piolab/pio/clock"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/hw"
 	"github.com/piolab/pio/supervise"
@@ -153,7 +153,7 @@ func runInChild(c *cli.Context, drivesBoard bool, stdout, stderr *os.File) error
 	}
 	outputs := ""
 	if drivesBoard {
-		outputs = "; " + haltOutputs(b.cfg)
+		outputs = "; " + haltOutputs(b.cfg, b.opts)
 	}
 	if res.OutOfMemory {
 		return &exitError{code: 1, msg: fmt.Sprintf("the script was stopped: it needed more than its memory budget of %d MB (%s)%s", b.mb, b.where, outputs)}
@@ -170,6 +170,7 @@ type budget struct {
 	mb    uint64
 	where string         // for a message: the key and its file, or how to set it
 	cfg   *config.Config // nil if the config did not load
+	opts  unit.Options   // where the unit's files are
 }
 
 // scriptBudget reads [scripts] memory_limit_mb. A config that does not load
@@ -180,7 +181,7 @@ func scriptBudget(opts unit.Options) budget {
 	if file == "" {
 		file = filepath.Join(unit.Home(opts.Home), "config.ini")
 	}
-	b := budget{mb: def.Scripts.MemoryLimitMB, where: "[scripts] memory_limit_mb, the default; set it in " + file}
+	b := budget{mb: def.Scripts.MemoryLimitMB, where: "[scripts] memory_limit_mb, the default; set it in " + file, opts: opts}
 	cfg, err := unit.LoadConfig(opts)
 	if err != nil {
 		return b
@@ -224,14 +225,14 @@ func trailingGlobals(args []string) map[string]string {
 // haltOutputs turns off the unit's outputs after a child that drove them
 // died without doing it itself, and says how that went. It opens the board
 // the config describes, and halts each wired PWM channel that no live
-// process holds. The board is the simulated reactor, whose outputs ended
-// with the child; a hardware board is opened here the same way.
-func haltOutputs(cfg *config.Config) string {
+// process holds: on the HAT, its pins; on the simulated reactor, whose
+// outputs ended with the child, nothing is left to do.
+func haltOutputs(cfg *config.Config, opts unit.Options) string {
 	if cfg == nil {
 		cfg = config.New()
 	}
 	o, _ := cfg.Options()
-	board, err := unit.NewSimReactor(cfg, clock.Real{}, 0)
+	board, err := unit.OpenBoard(cfg, opts, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return fmt.Sprintf("the outputs could not be turned off (%v): check the pumps", err)
 	}
