@@ -14,6 +14,7 @@ import (
 	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/scripthw"
 )
 
 // JobName is the job name of every LED automation.
@@ -364,6 +365,7 @@ func (a *Automation) Run(ctx context.Context) error {
 	stopped := a.stopped
 	a.mu.Unlock()
 	defer a.Close()
+	defer scripthw.Release(a.Job) // every device the script opened, halted and closed
 	defer a.turnOffEdited()
 	if stopped {
 		return nil

@@ -27,6 +27,7 @@ import (
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/readings"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/scripthw"
 )
 
 // JobName is the job name of every temperature automation.
@@ -280,6 +281,7 @@ func (a *Automation) Run(ctx context.Context) error {
 	a.runCancel = cancel
 	a.mu.Unlock()
 	defer a.Close()
+	defer scripthw.Release(a.Job) // every device the script opened, halted and closed
 	if a.State() == runtime.Disconnected {
 		return nil
 	}
