@@ -1,8 +1,9 @@
+//go:build !noplot
+
 package simulate
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -13,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -61,10 +61,12 @@ var (
 		"add_alt_media": colVermilion,
 		"remove_waste":  colGrey,
 	}
-	standardEvents   = []string{"add_media", "add_alt_media", "remove_waste"}
 	otherDoseColours = []color.Color{colGreen, colPurple, colOrange, colSky, colBlack}
 	targetColours    = []color.Color{colBlack, colVermilion, colPurple}
 )
+
+// Plotting is true in a build with plots (every build but -tags noplot).
+const Plotting = true
 
 // Plot draws the series into one figure, a PNG or an SVG by the extension of
 // path: OD, normalized OD, growth rate, volume, alt-media fraction,
@@ -403,27 +405,6 @@ func (s *Series) dosePanel(end time.Duration) *panel {
 	return p
 }
 
-// doseEvents lists the events of doses: the standard three first (those
-// seen), then the others by name.
-func doseEvents(doses []Dose) []string {
-	seen := make(map[string]bool)
-	for _, d := range doses {
-		seen[d.Event] = true
-	}
-	var events, others []string
-	for _, ev := range standardEvents {
-		if seen[ev] {
-			events = append(events, ev)
-			delete(seen, ev)
-		}
-	}
-	for ev := range seen {
-		others = append(others, ev)
-	}
-	sort.Strings(others)
-	return append(events, others...)
-}
-
 // stems draws each point as a vertical line from 0 to its value, topped by a
 // dot.
 type stems struct {
@@ -621,37 +602,4 @@ func (b *bucket) flush(xys plotter.XYs) plotter.XYs {
 	}
 	b.n = 0
 	return xys
-}
-
-// sortedByTime is pts if they are in time order, else a sorted copy (the
-// recorder appends in time order; a hand-made Series may not).
-func sortedByTime(pts []Point) []Point {
-	byT := func(a, b Point) int { return cmpDuration(a.T, b.T) }
-	if slices.IsSortedFunc(pts, byT) {
-		return pts
-	}
-	pts = slices.Clone(pts)
-	slices.SortStableFunc(pts, byT)
-	return pts
-}
-
-func cmpDuration(a, b time.Duration) int { return cmp.Compare(a, b) }
-
-func hours(d time.Duration) float64 { return d.Hours() }
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// printable drops control characters, which an SVG cannot hold, from a
-// title; an empty title becomes "pio simulate".
-func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if strings.TrimSpace(s) == "" {
-		return "pio simulate"
-	}
-	return s
 }

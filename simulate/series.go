@@ -1,6 +1,18 @@
 package simulate
 
-import "time"
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// standardEvents are the dosing events upstream names, in the order plots
+// and tables show them.
+var standardEvents = []string{"add_media", "add_alt_media", "remove_waste"}
 
 // Point is one value of a time series, at a virtual time since the start.
 type Point struct {
@@ -37,4 +49,58 @@ type Series struct {
 	Title string
 	// End is the run's length: the time axis of a plot ends there.
 	End time.Duration
+}
+
+func cmpDuration(a, b time.Duration) int { return cmp.Compare(a, b) }
+
+func hours(d time.Duration) float64 { return d.Hours() }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// printable drops control characters, which an SVG cannot hold, from a
+// title; an empty title becomes "pio simulate".
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if strings.TrimSpace(s) == "" {
+		return "pio simulate"
+	}
+	return s
+}
+
+// doseEvents lists the events of doses: the standard three first (those
+// seen), then the others by name.
+func doseEvents(doses []Dose) []string {
+	seen := make(map[string]bool)
+	for _, d := range doses {
+		seen[d.Event] = true
+	}
+	var events, others []string
+	for _, ev := range standardEvents {
+		if seen[ev] {
+			events = append(events, ev)
+			delete(seen, ev)
+		}
+	}
+	for ev := range seen {
+		others = append(others, ev)
+	}
+	sort.Strings(others)
+	return append(events, others...)
+}
+
+// sortedByTime is pts if they are in time order, else a sorted copy (the
+// recorder appends in time order; a hand-made Series may not).
+func sortedByTime(pts []Point) []Point {
+	byT := func(a, b Point) int { return cmpDuration(a.T, b.T) }
+	if slices.IsSortedFunc(pts, byT) {
+		return pts
+	}
+	pts = slices.Clone(pts)
+	slices.SortStableFunc(pts, byT)
+	return pts
 }

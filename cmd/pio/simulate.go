@@ -189,6 +189,9 @@ func globalBool(c *cli.Context, name string) bool {
 
 // checkPlotFile refuses, before the run, a plot file pio cannot draw.
 func checkPlotFile(path string) error {
+	if !simulate.Plotting {
+		return (&simulate.Series{}).Plot(path) // says why and what to do instead
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png", ".svg":
 		return nil
