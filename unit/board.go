@@ -113,3 +113,25 @@ func OpenBoard(cfg *config.Config, opts Options, log *slog.Logger) (hw.Board, er
 	unitName, _ := Identity(o, opts)
 	return openBoard(cfg, clock.Real{}, log, RunDir(unitName), Home(opts.Home))
 }
+
+// UsesHAT reports whether the unit opts names would run on the Pioreactor
+// HAT ([hardware] board = hat, or auto with a HAT found), without opening
+// it: pio self-test then runs on the real board in real time.
+func UsesHAT(opts Options) (bool, error) {
+	cfg, err := LoadConfig(opts)
+	if err != nil {
+		return false, err
+	}
+	o, err := readHardware(cfg, os.Getenv)
+	if err != nil {
+		return false, err
+	}
+	switch o.Board {
+	case "hat":
+		return true, nil
+	case "simulator":
+		return false, nil
+	}
+	present, _, _, _ := hat.Detect(hatRoot, os.Getenv)
+	return present, nil
+}

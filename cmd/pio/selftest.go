@@ -25,8 +25,9 @@ func selfTestCommand() *cli.Command {
 		Description: "Runs each check and prints one line per check: PASS or FAIL, its name and what it\n" +
 			"measured. The exit status is 1 if any check failed.\n" +
 			"\n" +
-			"On the simulated reactor the checks run in virtual time: the same checks, in a fraction of\n" +
-			"a second, the same result for a seed. --real-time runs them on the unit as pio run does,\n" +
+			"On the Pioreactor HAT ([hardware] board) the checks run on the board in real time. On the\n" +
+			"simulated reactor they run in virtual time: the same checks, in a fraction of a second, the\n" +
+			"same result for a seed; --real-time runs them on the unit as pio run does,\n" +
 			"on its board and broker, in real time (up to about two minutes), and publishes each\n" +
 			"result, retained, on pioreactor/<unit>/$experiment/self_test/<check> (1 or 0) and\n" +
 			"all_tests_passed, where upstream's UI reads self-test results. docs/self-test.md\n" +
@@ -53,7 +54,11 @@ func selfTestCommand() *cli.Command {
 				rep selftest.Report
 				err error
 			)
-			if c.Bool("real-time") {
+			onHAT, err := unit.UsesHAT(opts)
+			if err != nil {
+				return err
+			}
+			if c.Bool("real-time") || onHAT {
 				rep, err = selfTestOnMachine(c.Context, opts, o)
 			} else {
 				rep, err = selfTestSimulated(c.Context, opts, o, c.Int64("seed"))
