@@ -87,6 +87,27 @@ type Sensors interface {
 	RPM() (RPMCounter, error)
 }
 
+// StatusLED is the monitor's LED on the HAT.
+type StatusLED interface {
+	Resource
+	Set(on bool) error
+}
+
+// Button is the HAT's button; Events delivers each press (true) and
+// release (false) until Close.
+type Button interface {
+	Resource
+	Events() <-chan bool
+	Close() error
+}
+
+// Indicators is what a board offers the monitor: its status LED and
+// button. A board without them (the simulator) does not implement it.
+type Indicators interface {
+	StatusLED() (StatusLED, error)
+	Button() (Button, error)
+}
+
 // SensorsOf returns the board's sensors, or an error that says the board has
 // none.
 func SensorsOf(b Board) (Sensors, error) {
