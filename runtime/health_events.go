@@ -50,8 +50,8 @@ func ErrorCodeTopic(unit string) string {
 	return topic.Join(unit, "+", "monitor", "flicker_led_with_error_code")
 }
 
-// onErrorCode logs a job's error code as a warning. There is no status LED
-// in this runtime yet: the log is where the code shows. A retained code is
+// onErrorCode logs a job's error code as a warning and blinks it on the
+// status LED when the board has one (indicators.go). A retained code is
 // an old one (upstream never retains them) and is ignored, as is a payload
 // that is not an integer.
 func (m *Monitor) onErrorCode(msg pubsub.Message) {
@@ -67,6 +67,7 @@ func (m *Monitor) onErrorCode(msg pubsub.Message) {
 	m.errorCodes++
 	m.mu.Unlock()
 	m.Log.Warning("%s: %s", msg.Topic, describeErrorCode(code))
+	m.blinkErrorCode(code)
 }
 
 // ErrorCodes returns how many error codes the monitor has received.

@@ -85,6 +85,7 @@ type Monitor struct {
 	duplicates int
 	errorCodes int
 	lost       map[string]bool // <experiment>/<job> of the jobs lost now
+	ind        *indicators     // the status LED and button (indicators.go); nil without them
 }
 
 // maxAnnounced bounds the experiments the monitor remembers as announced.
@@ -140,6 +141,8 @@ func StartMonitor(env *Env) (*Monitor, error) {
 		{topic.Join(env.Unit, "+", "dosing_events"), m.onDosingEvent},
 		{topic.Join(env.Unit, "+", "bioreactor", "+", "set"), m.onSetValue},
 		{ErrorCodeTopic(env.Unit), m.onErrorCode},
+		{FlickerOkayTopic(env.Unit), m.onFlickerOkay},
+		{FlickerOkayTopic(topic.Broadcast), m.onFlickerOkay},
 	}
 	for _, s := range subs {
 		if err := job.Subscribe(s.filter, 2, s.handle); err != nil {
@@ -163,6 +166,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 	// The self-checks end with the job: when it is disconnected, Wait
 	// returns and cancels them.
 	m.env.Sched.Go("monitor self-checks", func() { m.runSelfChecks(ctx) })
+	stopIndicators := m.runIndicators(ctx)
+	defer func() { cancel(); stopIndicators() }()
 	if err := m.Wait(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
