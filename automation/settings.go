@@ -25,6 +25,15 @@ type SettingDecl struct {
 	Default  any
 }
 
+// CheckName refuses an automation_name no automation may have: none, or
+// "config" (upstream's disallowed name). job prefixes the error.
+func CheckName(job, name string) error {
+	if name == "" || name == "config" {
+		return fmt.Errorf("%s: automation_name %q is not allowed", job, name)
+	}
+	return nil
+}
+
 // SettingValues checks the overrides (settings given as text, as pio run
 // --<setting> gives them) against a program's declarations, before anything
 // is published, and returns every setting's starting value. A duration is

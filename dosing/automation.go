@@ -103,8 +103,8 @@ type Automation struct {
 func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	prog := opts.Program
 	name := prog.Name()
-	if name == "" || name == "config" {
-		return nil, fmt.Errorf("automation_name %q is not allowed", name)
+	if err := automation.CheckName(JobName, name); err != nil {
+		return nil, err
 	}
 	o, err := env.Options()
 	if err != nil {

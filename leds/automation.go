@@ -109,8 +109,8 @@ func StartAutomation(env *runtime.Env, o AutomationOptions) (*Automation, error)
 		return nil, errors.New("led_automation: no program")
 	}
 	name := prog.Name()
-	if name == "" || name == "config" {
-		return nil, fmt.Errorf("led_automation: automation_name %q is not allowed", name)
+	if err := automation.CheckName(JobName, name); err != nil {
+		return nil, err
 	}
 	opts, err := env.Options()
 	if err != nil {

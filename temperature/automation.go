@@ -102,8 +102,8 @@ func Start(env *runtime.Env, o Options) (*Automation, error) {
 		return nil, errors.New("temperature_automation: no program to run")
 	}
 	name := prog.Name()
-	if name == "" || name == "config" {
-		return nil, fmt.Errorf("temperature_automation: automation_name %q is not allowed", name)
+	if err := automation.CheckName(JobName, name); err != nil {
+		return nil, err
 	}
 	opts, err := env.Options()
 	if err != nil {
