@@ -103,6 +103,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			runScriptCommand(),
+			scriptsCommand(),
 			simulateCommand(),
 			runCommand(),
 			mqttCommand(),
