@@ -223,6 +223,27 @@ gpio=
 i2c=
 serial=
 
+[scripts.http]
+# What scripts may reach with the http module (docs/script-network.md); empty
+# grants nothing. allowed_hosts: comma-separated host names or addresses,
+# each exact (no wildcards): "example.org" allows only the scheme's default
+# port (80 for http, 443 for https), "example.org:8080" or
+# "[2001:db8::1]:8080" that port
+allowed_hosts=
+# the longest a request may take, seconds (0.1 to 300); a script's own
+# timeout= may only shorten it
+timeout_seconds=10
+# the largest response body a script may read, kB (1 to 16384)
+max_response_kb=1024
+
+[scripts.mqtt]
+# MQTT topics scripts may use beyond their own (docs/script-network.md);
+# empty grants nothing. Comma-separated topic filters, + for one level and #
+# for the rest: publish (mqtt.publish), subscribe (handlers outside
+# pioreactor/<unit>/<experiment>/), e.g. lab/alerts/#, pioreactor/+/+/od_reading/ods
+publish=
+subscribe=
+
 [storage]
 # where pio keeps its state; empty means $PIO_HOME, else ~/.pio
 home=

@@ -137,6 +137,8 @@ var OwnedSections = map[string]string{
 	"monitor.config":                    "runtime (the monitor)",
 	"hardware":                          "unit (the board)",
 	"scripts.hardware":                  "scripthw",
+	"scripts.http":                      "scriptnet",
+	"scripts.mqtt":                      "scriptnet",
 	"od_config.photodiode_channel":      "odreading",
 	"od_reading.config":                 "odreading",
 	"growth_rate_calculating.config":    "growthrate",
