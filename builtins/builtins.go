@@ -119,6 +119,7 @@ func Common(unit, experiment string) starlark.StringDict {
 		"config_get": starlark.NewBuiltin("config_get", configGet),
 		"pid":        PID(),
 		"hw":         HW(),
+		"http":       HTTP(), "mqtt": MQTT(), // docs/script-network.md
 		// The liquid model: a dosing automation's own mirror, else the
 		// values the monitor publishes.
 		"current_volume_ml":  starlark.NewBuiltin("current_volume_ml", currentVolume),
