@@ -304,9 +304,9 @@ func (j *Job) runOnce(ctx context.Context) {
 // upstream's jobs ignore them.
 func (j *Job) handleUntil(ctx context.Context, until time.Time) error {
 	for {
-		for {
+		for ctx.Err() == nil { // a message taken is handled: a reschedule ends ctx, and the message waits
 			m, ok := j.msgs.TryGet()
-			if !ok || ctx.Err() != nil {
+			if !ok {
 				break
 			}
 			if j.State() != runtime.Ready {

@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/piolab/pio/builtins"
+	"github.com/piolab/pio/customjob"
 )
 
 // A Family is a kind of script: the job it runs as, the builtins it is
@@ -30,11 +31,24 @@ type Family struct {
 	Builtins func() starlark.StringDict
 }
 
-// Families are the script families pio knows, by automation_type.
+// Families are the automation families pio knows, by automation_type.
 var Families = map[string]Family{
 	"dosing":      {Type: "dosing", Job: "dosing_automation", Builtins: builtins.Dosing},
 	"temperature": {Type: "temperature", Job: "temperature_automation", Builtins: builtins.Temperature},
 	"led":         {Type: "led", Job: "led_automation", Builtins: builtins.LED},
+}
+
+// JobType is the Type of the family of custom jobs: scripts that declare
+//
+//	job_name = "ph_reading"
+//
+// at their top level (and no automation_type). Their Family's Job is that
+// name.
+const JobType = "job"
+
+// jobFamily is the family of a custom job named name.
+func jobFamily(name string) Family {
+	return Family{Type: JobType, Job: name, Builtins: builtins.Job}
 }
 
 // familyTypes lists the known automation_type values.
@@ -47,9 +61,10 @@ func familyTypes() string {
 	return strings.Join(names, ", ")
 }
 
-// DetectFamily reads a script's automation_type from its syntax, before it
-// runs (the family decides which builtins it may use). It returns the family
-// and the position of the declaration ("" for the default, dosing).
+// DetectFamily reads a script's family from its syntax, before it runs (the
+// family decides which builtins it may use): a custom job if it declares
+// job_name, else the automation its automation_type names. It returns the
+// family and the position of the declaration ("" for the default, dosing).
 func DetectFamily(file string, src []byte) (Family, string, error) {
 	f, err := FileOptions.Parse(filepath.Base(file), src, 0) // positions name the file, as LoadModule's do
 	if err != nil {
@@ -60,28 +75,56 @@ func DetectFamily(file string, src []byte) (Family, string, error) {
 
 // detectFamily is DetectFamily on a parsed script.
 func detectFamily(f *syntax.File) (Family, string, error) {
+	typ, typeAt, err := topLevelString(f, "automation_type", "one of "+familyTypes())
+	if err != nil {
+		return Family{}, "", err
+	}
+	job, jobAt, err := topLevelString(f, "job_name", `lowercase words joined by _, such as "ph_reading"`)
+	if err != nil {
+		return Family{}, "", err
+	}
+	switch {
+	case jobAt != "" && typeAt != "":
+		return Family{}, "", fmt.Errorf("%s: job_name, and automation_type at %s: a script is a custom job (job_name) or an automation (automation_type), not both", jobAt, typeAt)
+	case jobAt != "":
+		if err := customjob.CheckName(job); err != nil {
+			return Family{}, "", fmt.Errorf("%s: %v", jobAt, err)
+		}
+		return jobFamily(job), jobAt, nil
+	case typeAt == "":
+		return Families["dosing"], "", nil
+	}
+	fam, ok := Families[typ]
+	if !ok {
+		if typ == JobType {
+			return Family{}, "", fmt.Errorf("%s: automation_type %q: a custom job declares job_name = \"<name>\" instead", typeAt, typ)
+		}
+		return Family{}, "", fmt.Errorf("%s: automation_type %q: pio knows %s", typeAt, typ, familyTypes())
+	}
+	return fam, typeAt, nil
+}
+
+// topLevelString reads the string literal assigned to name at the top level
+// of f, and the position of the assignment ("" when there is none). want
+// says what the literal must be, for the error when it is not a literal.
+func topLevelString(f *syntax.File, name, want string) (string, string, error) {
 	for _, stmt := range f.Stmts {
 		assign, ok := stmt.(*syntax.AssignStmt)
 		if !ok || assign.Op != syntax.EQ {
 			continue
 		}
 		id, ok := assign.LHS.(*syntax.Ident)
-		if !ok || id.Name != "automation_type" {
+		if !ok || id.Name != name {
 			continue
 		}
 		pos := id.NamePos.String()
 		lit, ok := assign.RHS.(*syntax.Literal)
 		if !ok || lit.Token != syntax.STRING {
-			return Family{}, "", fmt.Errorf("%s: automation_type must be a string literal (one of %s)", pos, familyTypes())
+			return "", "", fmt.Errorf("%s: %s must be a string literal (%s)", pos, name, want)
 		}
-		name := lit.Value.(string)
-		fam, ok := Families[name]
-		if !ok {
-			return Family{}, "", fmt.Errorf("%s: automation_type %q: pio knows %s", pos, name, familyTypes())
-		}
-		return fam, pos, nil
+		return lit.Value.(string), pos, nil
 	}
-	return Families["dosing"], "", nil
+	return "", "", nil
 }
 
 // explainUndefined adds, to an "undefined: <name>" load error for a builtin
@@ -91,17 +134,17 @@ func explainUndefined(err *Error, fam Family, declaredAt string) *Error {
 	if !ok {
 		return err
 	}
-	for _, other := range Families {
+	others := []Family{jobFamily("")}
+	for _, t := range []string{"dosing", "temperature", "led"} {
+		others = append(others, Families[t])
+	}
+	for _, other := range others {
 		if other.Type == fam.Type {
 			continue
 		}
 		if _, has := other.Builtins()[name]; has {
-			where := "by its automation_type"
-			if declaredAt != "" {
-				where = "by automation_type at " + declaredAt
-			}
-			err.Msg = fmt.Sprintf("%s is a builtin of %s automations; this script is a %s automation (%s), which has no %s",
-				name, other.Type, fam.Type, where, name)
+			err.Msg = fmt.Sprintf("%s is a builtin of %s; this script is %s, which has no %s",
+				name, familyDesc(other), scriptDesc(fam, declaredAt), name)
 			return err
 		}
 	}
@@ -109,4 +152,24 @@ func explainUndefined(err *Error, fam Family, declaredAt string) *Error {
 		err.Msg += hintSep + h
 	}
 	return err
+}
+
+// familyDesc names a family's scripts: "dosing automations", "custom jobs".
+func familyDesc(fam Family) string {
+	if fam.Type == JobType {
+		return "custom jobs (scripts that declare job_name)"
+	}
+	return fam.Type + " automations"
+}
+
+// scriptDesc says what a script of fam is, and what made it so.
+func scriptDesc(fam Family, declaredAt string) string {
+	if fam.Type == JobType {
+		return fmt.Sprintf("a custom job (by job_name at %s)", declaredAt)
+	}
+	where := "by its automation_type"
+	if declaredAt != "" {
+		where = "by automation_type at " + declaredAt
+	}
+	return fmt.Sprintf("a %s automation (%s)", fam.Type, where)
 }

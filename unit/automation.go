@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/piolab/pio/customjob"
 	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/leds"
 	"github.com/piolab/pio/runtime"
@@ -13,18 +14,21 @@ import (
 	"github.com/piolab/pio/temperature"
 )
 
-// Program is a loaded automation script of any family: exactly one of its
-// family fields is set.
+// Program is a loaded script of any family, an automation or a custom job:
+// exactly one of its family fields is set.
 type Program struct {
 	Family      script.Family
 	Dosing      *script.Script
 	Temperature *script.TemperatureScript
 	LED         *script.LEDScript
+	Job         *script.JobScript
 }
 
-// Name is the program's automation_name.
+// Name is the program's automation_name, or a custom job's job_name.
 func (p *Program) Name() string {
 	switch {
+	case p.Job != nil:
+		return p.Job.Name()
 	case p.Dosing != nil:
 		return p.Dosing.Name()
 	case p.Temperature != nil:
@@ -51,6 +55,9 @@ type (
 	temperatureJob struct{ *temperature.Automation }
 	ledJob         struct{ *leds.Automation }
 )
+
+// A custom job is an Automation as it is: it has Logger and Failures.
+var _ Automation = (*customjob.Job)(nil)
 
 func (a dosingJob) Logger() *runtime.Logger      { return a.Log }
 func (a dosingJob) Failures() int                { return a.Errors }
@@ -121,6 +128,8 @@ func loadProgram(path string, src []byte, unitName, experiment string) (*Program
 		p.Temperature, err = script.LoadTemperature(path, src, unitName, experiment)
 	case "led":
 		p.LED, err = script.LoadLED(path, src, unitName, experiment)
+	case script.JobType:
+		p.Job, err = script.LoadJob(path, src, unitName, experiment)
 	default:
 		err = fmt.Errorf("%s: a %s automation runs as %s, which pio does not host", path, fam.Type, fam.Job)
 	}
@@ -133,7 +142,7 @@ func loadProgram(path string, src []byte, unitName, experiment string) (*Program
 // StartProgram starts a loaded program as its family's job on env: a
 // dosing automation as dosing_automation (with o's starting liquid values),
 // a temperature automation as temperature_automation, an LED automation as
-// led_automation. The caller runs it with Run.
+// led_automation, a custom job as its job_name. The caller runs it with Run.
 func StartProgram(env *runtime.Env, p *Program, o ScriptOptions) (Automation, error) {
 	switch {
 	case p.Dosing != nil:
@@ -163,6 +172,15 @@ func StartProgram(env *runtime.Env, p *Program, o ScriptOptions) (Automation, er
 			return nil, err
 		}
 		return ledJob{a}, nil
+	case p.Job != nil:
+		if err := noLiquidOptions(p, o); err != nil {
+			return nil, err
+		}
+		j, err := customjob.Start(env, customjob.Options{Program: p.Job, Overrides: o.Overrides})
+		if err != nil {
+			return nil, err
+		}
+		return j, nil
 	}
 	return nil, fmt.Errorf("no program to start")
 }
@@ -171,6 +189,9 @@ func StartProgram(env *runtime.Env, p *Program, o ScriptOptions) (Automation, er
 // does not dose.
 func noLiquidOptions(p *Program, o ScriptOptions) error {
 	if o.CurrentVolumeML != nil || o.AltMediaFraction != nil || o.EffluxTubeVolumeML != nil {
+		if p.Job != nil {
+			return fmt.Errorf("%s is a custom job: --current-volume-ml, --alt-media-fraction and --efflux-tube-volume-ml are for dosing automations", p.Name())
+		}
 		return fmt.Errorf("%s is a %s automation: --current-volume-ml, --alt-media-fraction and --efflux-tube-volume-ml are for dosing automations", p.Name(), p.Family.Type)
 	}
 	return nil

@@ -1,0 +1,153 @@
+package script
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piolab/pio/customjob"
+	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
+)
+
+func TestJobLoadErrors(t *testing.T) {
+	files, _ := filepath.Glob("testdata/job_load_errors/*.star")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := LoadJobFile(f, "u1", "e1")
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			if w := want(t, f); !strings.Contains(err.Error(), w) {
+				t.Errorf("error\n  %v\nwant it to contain\n  %s", err, w)
+			}
+		})
+	}
+}
+
+// startedJob is a custom job running on u, with its log records and what
+// the unit published.
+type startedJob struct {
+	j    *customjob.Job
+	logs []string
+	msgs []pubsub.Message
+	done bool
+}
+
+func startJob(t *testing.T, u *unit, path string, overrides map[string]string) *startedJob {
+	t.Helper()
+	s, err := LoadJobFile(path, "u1", "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &startedJob{}
+	u.broker.Tap = func(_ string, m pubsub.Message) { st.msgs = append(st.msgs, m) }
+	j, err := customjob.Start(u.env, customjob.Options{Program: s, Overrides: overrides})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.j = j
+	j.Log.OnRecord = func(level, msg string) { st.logs = append(st.logs, level+": "+msg) }
+	u.clk.Go("job", func() {
+		if err := j.Run(context.Background()); err != nil {
+			t.Error(err)
+		}
+		st.done = true
+	})
+	return st
+}
+
+func (st *startedJob) payloads(topic string) []string {
+	var out []string
+	for _, m := range st.msgs {
+		if m.Topic == "pioreactor/u1/e1/"+topic {
+			out = append(out, string(m.Payload))
+		}
+	}
+	return out
+}
+
+func (st *startedJob) errors() []string {
+	var out []string
+	for _, l := range st.logs {
+		if m, ok := strings.CutPrefix(l, "ERROR: "); ok {
+			out = append(out, m)
+		} else if m, ok := strings.CutPrefix(l, "WARNING: "); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestJobRunErrorsCarryPositions(t *testing.T) {
+	files, _ := filepath.Glob("testdata/job_run_errors/*.star")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			u := newUnit(t)
+			st := startJob(t, u, f, nil)
+			u.clk.RunUntil(context.Background(), epoch.Add(3*time.Hour))
+			errs := st.errors()
+			if len(errs) != 1 || st.j.Failures() != 1 {
+				t.Fatalf("logged errors %q (count %d), want exactly one", errs, st.j.Failures())
+			}
+			if re := regexp.MustCompile(want(t, f)); !re.MatchString(errs[0]) {
+				t.Errorf("error\n  %s\nwant it to match\n  %s", errs[0], re)
+			}
+			if st.j.State() != runtime.Ready && !st.done {
+				t.Errorf("state %s", st.j.State())
+			}
+		})
+	}
+}
+
+func TestJobScriptRunsPublishesAndHandles(t *testing.T) {
+	u := newUnit(t)
+	st := startJob(t, u, "testdata/job_api/ph_reading.star", map[string]string{"offset": "0.5"})
+	u.clk.RunUntil(context.Background(), epoch.Add(12*time.Second)) // runs at 0, 5, 10
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "test"})
+	ctl.Publish("pioreactor/u1/e1/stirring/target_rpm", []byte("500"), 1, false)
+	ctl.Publish("pioreactor/u1/e1/ph_reading/offset/set", []byte("3"), 1, false)   // refused by check_offset
+	ctl.Publish("pioreactor/u1/e1/ph_reading/interval/set", []byte("60"), 1, false) // next run at 70
+	u.clk.RunUntil(context.Background(), epoch.Add(100*time.Second))
+	if errs := st.errors(); len(errs) != 1 || !strings.Contains(errs[0], "offset must be from -1 to 1; offset stays 0.5") {
+		t.Errorf("errors %q", errs)
+	}
+	checks := []struct {
+		topic string
+		want  []string
+	}{
+		{"ph_reading/ph", []string{"7.5", "7.5", "7.5", "7.5"}},
+		{"ph_reading/reading", []string{`{"ph":7.5,"n":1,"label":"probe 1"}`, `{"ph":7.5,"n":2,"label":"probe 1"}`, `{"ph":7.5,"n":3,"label":"probe 1"}`, `{"ph":7.5,"n":4,"label":"probe 1"}`}},
+		{"ph_reading/ok", []string{"False", "True", "False", "True"}},
+		{"ph_reading/history", []string{`[1,2.5,"x"]`, `[1,2.5,"x"]`, `[1,2.5,"x"]`, `[1,2.5,"x"]`}},
+		{"ph_reading/last_rpm", []string{"500.0"}},
+		{"ph_reading/last_topic", []string{"pioreactor/u1/e1/stirring/target_rpm"}},
+		{"ph_reading/interval", []string{"5.0", "60.0"}},
+		{"ph_reading/offset", []string{"0.5"}},
+		{"ph_reading/label", []string{"probe 1"}},
+		{"ph_reading/$state", []string{"init", "ready"}},
+	}
+	for _, c := range checks {
+		if got := st.payloads(c.topic); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.topic, got, c.want)
+		}
+	}
+	ctl.Publish("pioreactor/u1/e1/ph_reading/$state/set", []byte("disconnected"), 1, false)
+	u.clk.RunUntil(context.Background(), epoch.Add(101*time.Second))
+	if !st.done {
+		t.Fatal("the job is still running")
+	}
+	if got := st.payloads("ph_reading/ph"); got[len(got)-1] != "" {
+		t.Errorf("ph not cleared at the stop: %q", got)
+	}
+}
