@@ -116,7 +116,7 @@ func TestJobScriptRunsPublishesAndHandles(t *testing.T) {
 	u.clk.RunUntil(context.Background(), epoch.Add(12*time.Second)) // runs at 0, 5, 10
 	ctl := u.broker.Connect(pubsub.Options{ClientID: "test"})
 	ctl.Publish("pioreactor/u1/e1/stirring/target_rpm", []byte("500"), 1, false)
-	ctl.Publish("pioreactor/u1/e1/ph_reading/offset/set", []byte("3"), 1, false)   // refused by check_offset
+	ctl.Publish("pioreactor/u1/e1/ph_reading/offset/set", []byte("3"), 1, false)    // refused by check_offset
 	ctl.Publish("pioreactor/u1/e1/ph_reading/interval/set", []byte("60"), 1, false) // next run at 70
 	u.clk.RunUntil(context.Background(), epoch.Add(100*time.Second))
 	if errs := st.errors(); len(errs) != 1 || !strings.Contains(errs[0], "offset must be from -1 to 1; offset stays 0.5") {
