@@ -9,9 +9,9 @@ import (
 // JobHost is what the builtins of custom jobs need from the job.
 type JobHost interface {
 	Host
-	// Publish publishes value (a number, bool, string, dict, list or None)
-	// as the job's reading name.
-	Publish(name string, value starlark.Value) error
+	// PublishReading publishes value (a number, bool, string, dict, list
+	// or None) as the job's reading name.
+	PublishReading(name string, value starlark.Value) error
 }
 
 // Job returns the builtins of custom jobs (scripts that declare job_name):
@@ -49,7 +49,7 @@ func publish(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if !ok {
 		return nil, fmt.Errorf("%s: only custom jobs (scripts that declare job_name) publish readings", b.Name())
 	}
-	if err := j.Publish(name, value); err != nil {
+	if err := j.PublishReading(name, value); err != nil {
 		return nil, wrap(b, err)
 	}
 	return starlark.None, nil

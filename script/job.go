@@ -11,6 +11,7 @@ import (
 
 	"github.com/piolab/pio/automation"
 	"github.com/piolab/pio/builtins"
+	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/customjob"
 	"github.com/piolab/pio/dosing"
 	"github.com/piolab/pio/payload"
@@ -234,6 +235,7 @@ var (
 	_ builtins.ConfigHost   = (*jobHost)(nil)
 	_ builtins.ReadingsHost = (*jobHost)(nil)
 	_ builtins.HardwareHost = (*jobHost)(nil)
+	_ builtins.NetHost      = (*jobHost)(nil)
 )
 
 func (h *jobHost) Unit() string       { return h.j.Env().Unit }
@@ -256,8 +258,16 @@ func (h *jobHost) Hardware() (*scripthw.Session, error) {
 	return jobHardware(h.j.Job, func() scripthw.Devices { return JobHardwareDevices(h.j.Job) })
 }
 
-// Publish implements builtins.JobHost.
-func (h *jobHost) Publish(name string, v starlark.Value) error {
+// NetConfig, JobName and Publish implement builtins.NetHost: the http and
+// mqtt modules, granted by the job's configuration.
+func (h *jobHost) NetConfig() *config.Config { return h.j.Env().Config }
+func (h *jobHost) JobName() string           { return h.j.Name }
+func (h *jobHost) Publish(topic string, payload []byte, qos byte, retain bool) error {
+	return jobPublish(h.j.Job, topic, payload, qos, retain)
+}
+
+// PublishReading implements builtins.JobHost.
+func (h *jobHost) PublishReading(name string, v starlark.Value) error {
 	if f, ok := v.(starlark.Float); ok && (math.IsNaN(float64(f)) || math.IsInf(float64(f), 0)) {
 		return fmt.Errorf("%s: value %v is not a finite number", name, f)
 	}
