@@ -2,6 +2,7 @@ package dosing
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/scriptnet"
 	"github.com/piolab/pio/topic"
 )
 
@@ -33,9 +35,20 @@ func FullFilter(unit, experiment, f string) string {
 }
 
 // subscribeHandlers routes the program's subscriptions into the work
-// actor's inbox.
+// actor's inbox. A filter outside pioreactor/<unit>/<experiment>/ needs a
+// [scripts.mqtt] subscribe grant: without one, nothing is subscribed and
+// the automation does not start.
 func (a *Automation) subscribeHandlers(h MessageHandler) error {
 	env := a.Env()
+	g, err := scriptnet.ReadGrants(env.Config)
+	if err != nil {
+		return err
+	}
+	for _, f := range h.Subscriptions() {
+		if err := g.CheckSubscribe(env.Unit, a.Experiment, f); err != nil {
+			return fmt.Errorf("handlers: %w", err)
+		}
+	}
 	a.msgs = sched.NewInbox[pubsub.Message](env.Sched)
 	for _, f := range h.Subscriptions() {
 		if err := a.Subscribe(FullFilter(env.Unit, a.Experiment, f), 2, func(m pubsub.Message) { a.msgs.Put(m) }); err != nil {

@@ -51,9 +51,13 @@ type Grants struct {
 	Publish, Subscribe []string
 }
 
-// ReadGrants reads [scripts.http] and [scripts.mqtt]. A bad entry is an
-// error naming the file, line, key and entry.
+// ReadGrants reads [scripts.http] and [scripts.mqtt] (nil: pio's defaults,
+// which grant nothing). A bad entry is an error naming the file, line, key
+// and entry.
 func ReadGrants(cfg *config.Config) (*Grants, error) {
+	if cfg == nil {
+		cfg = config.New()
+	}
 	h := cfg.Section(HTTPSection)
 	g := &Grants{}
 	var err error
