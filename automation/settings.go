@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,11 +19,73 @@ import (
 	"github.com/piolab/pio/runtime"
 )
 
-// SettingDecl declares a program setting and its default.
+// SettingDecl declares a program setting and its default, and, when the
+// program gives them, its unit, bounds, choices and description (a UI
+// builds a form from them). Bounds and choices are enforced (CheckValue):
+// at start on --<setting>, and on every /set.
 type SettingDecl struct {
 	Name     string
 	Datatype string // payload.TypeFloat, TypeInteger, TypeNumber, TypeBoolean, TypeString
 	Default  any
+
+	Unit        string   // shown with the value: "mL", "°C"
+	Min, Max    *float64 // inclusive bounds of a number, nil for none
+	Choices     []any    // the only values allowed, nil for any
+	Description string
+}
+
+// Bounded reports whether the setting has bounds or choices to enforce.
+func (d SettingDecl) Bounded() bool { return d.Min != nil || d.Max != nil || d.Choices != nil }
+
+// CheckValue refuses a value outside the setting's bounds or choices,
+// with an error that names the value and the bound. A nil value (a
+// required setting not given yet) passes.
+func (d SettingDecl) CheckValue(v any) error {
+	if v == nil || !d.Bounded() {
+		return nil
+	}
+	unit := ""
+	if d.Unit != "" {
+		unit = " " + d.Unit
+	}
+	if f, ok := ToFloat(v); ok {
+		if d.Min != nil && f < *d.Min {
+			return fmt.Errorf("%s%s is below the minimum, %s%s", show(v), unit, show(*d.Min), unit)
+		}
+		if d.Max != nil && f > *d.Max {
+			return fmt.Errorf("%s%s is above the maximum, %s%s", show(v), unit, show(*d.Max), unit)
+		}
+	}
+	if d.Choices == nil {
+		return nil
+	}
+	shown := make([]string, len(d.Choices))
+	for i, c := range d.Choices {
+		if sameValue(c, v) {
+			return nil
+		}
+		shown[i] = show(c)
+	}
+	return fmt.Errorf("%s is not one of the choices: %s", show(v), strings.Join(shown, ", "))
+}
+
+// show writes a setting value in a message: strings quoted, numbers as
+// they are published.
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return string(payload.EncodeSetting(v))
+}
+
+// sameValue compares setting values: numbers by value (3 == 3.0).
+func sameValue(a, b any) bool {
+	fa, okA := ToFloat(a)
+	fb, okB := ToFloat(b)
+	if okA && okB {
+		return fa == fb
+	}
+	return a == b
 }
 
 // CheckName refuses an automation_name no automation may have: none, or
@@ -35,9 +98,9 @@ func CheckName(job, name string) error {
 }
 
 // SettingValues checks the overrides (settings given as text, as pio run
-// --<setting> gives them) against a program's declarations, before anything
-// is published, and returns every setting's starting value. A duration is
-// checked against its bounds (CheckDuration).
+// --<setting> gives them) against a program's declarations (type, bounds
+// and choices), before anything is published, and returns every setting's
+// starting value. A duration is checked against its bounds (CheckDuration).
 func SettingValues(program string, decls []SettingDecl, overrides map[string]string) (map[string]any, error) {
 	values := map[string]any{}
 	known := map[string]SettingDecl{}
@@ -66,6 +129,9 @@ func SettingValues(program string, decls []SettingDecl, overrides map[string]str
 		if err != nil {
 			return nil, fmt.Errorf("setting %s: %v", k, err)
 		}
+		if err := d.CheckValue(v); err != nil {
+			return nil, fmt.Errorf("setting %s (--%s): %v", k, strings.ReplaceAll(k, "_", "-"), err)
+		}
 		values[k] = v
 	}
 	if d, ok := values["duration"]; ok {
@@ -81,8 +147,10 @@ func SettingValues(program string, decls []SettingDecl, overrides map[string]str
 // Declare publishes automation_name, clears latest_event, and declares the
 // program's settings (settable) with their starting values. set, if not
 // nil, is the /set handler of the settings it has one for (duration
-// reschedules). It publishes the settings-history record when the program
-// has settings.
+// reschedules). A /set outside a setting's bounds or choices is refused
+// before any handler runs (Bounded): the job logs one line and publishes
+// nothing. It publishes the settings-history record when the program has
+// settings.
 func Declare(job *runtime.Job, program string, decls []SettingDecl, values map[string]any, set map[string]func(any) error, history *History) error {
 	if err := job.AddSetting(runtime.Setting{Name: "automation_name", Datatype: payload.TypeString}, program); err != nil {
 		return err
@@ -92,7 +160,7 @@ func Declare(job *runtime.Job, program string, decls []SettingDecl, values map[s
 	}
 	job.PublishSetting("latest_event") // empty: clears an old run's event
 	for _, d := range decls {
-		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true, Set: set[d.Name]}
+		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true, Set: Bounded(job, d, set[d.Name])}
 		if err := job.AddSetting(s, values[d.Name]); err != nil {
 			return err
 		}
@@ -101,6 +169,25 @@ func Declare(job *runtime.Job, program string, decls []SettingDecl, values map[s
 		history.Publish()
 	}
 	return nil
+}
+
+// Bounded wraps a setting's /set handler (nil: the job sets the value) in
+// the check of its bounds and choices; a setting without them keeps next.
+// Any job that declares settings from a SettingDecl uses it.
+func Bounded(job *runtime.Job, d SettingDecl, next func(any) error) func(any) error {
+	if !d.Bounded() {
+		return next
+	}
+	return func(v any) error {
+		if err := d.CheckValue(v); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(v)
+		}
+		job.SetValue(d.Name, v)
+		return nil
+	}
 }
 
 // ToFloat returns a numeric setting value as a float64.

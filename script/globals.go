@@ -79,8 +79,9 @@ func readAutomationName(file string, globals starlark.StringDict) (string, error
 	return name, nil
 }
 
-// readSettings reads the optional settings dict of name: default
-// (settingDecl; a None default declares a required number).
+// readSettings reads the optional settings dict of name: default, or
+// name: {"default": ..., "type": ..., "min": ..., ...} (settingDecl,
+// schemaDecl; a None default declares a required setting).
 func readSettings(file string, globals starlark.StringDict) ([]automation.SettingDecl, error) {
 	v, ok := globals["settings"]
 	if !ok {
@@ -98,7 +99,7 @@ func readSettings(file string, globals starlark.StringDict) ([]automation.Settin
 		}
 		decl, err := settingDecl(string(k), item[1])
 		if err != nil {
-			return nil, fmt.Errorf("%s: settings: %v", file, err)
+			return nil, fmt.Errorf("%s: settings: %w", file, err)
 		}
 		decls = append(decls, decl)
 	}

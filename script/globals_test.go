@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestSettingsRequiredNumberIsTheSameInEveryFamily(t *testing.T) {
 		t.Fatalf("settings: %v, %v", a, b)
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if !reflect.DeepEqual(a[i], b[i]) {
 			t.Errorf("setting %d: dosing %+v, temperature %+v", i, a[i], b[i])
 		}
 	}

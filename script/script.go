@@ -87,7 +87,10 @@ type Module struct {
 	Family  Family
 	Globals starlark.StringDict
 	Store   *builtins.Store
-	src     []byte
+	// Header is the script's api_version, metadata and requires, with the
+	// warnings a start logs (header.go).
+	Header Header
+	src    []byte
 }
 
 // LoadModule runs a script's top level with the builtins of its family
@@ -99,6 +102,10 @@ func LoadModule(path string, src []byte, unit, experiment string) (*Module, erro
 	f, err := FileOptions.Parse(file, src, 0)
 	if err != nil {
 		return nil, parseError(err, src)
+	}
+	header, err := headerError(f) // api_version, metadata, requires: header.go
+	if err != nil {
+		return nil, err
 	}
 	fam, declaredAt, err := detectFamily(f)
 	if err != nil {
@@ -126,7 +133,7 @@ func LoadModule(path string, src []byte, unit, experiment string) (*Module, erro
 	if err != nil {
 		return nil, FormatError(err, th, LoadSteps, "the limit of a script's top level")
 	}
-	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store), src: src}, nil
+	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store), Header: header, src: src}, nil
 }
 
 // Load loads a dosing automation from source. A script of another family
@@ -136,6 +143,12 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DosingFromModule(m)
+}
+
+// DosingFromModule makes a dosing automation of a loaded module of the
+// dosing family.
+func DosingFromModule(m *Module) (*Script, error) {
 	if m.Family.Type != "dosing" {
 		return nil, fmt.Errorf("%s: a %s automation runs as %s, not as a dosing automation (pio run-script and pio simulate run each family as its job)", m.File, m.Family.Type, m.Family.Job)
 	}
@@ -144,7 +157,7 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Path: path, file: file, automationGlobals: g, store: m.Store, globals: globals,
+	s := &Script{Path: m.Path, file: file, automationGlobals: g, store: m.Store, globals: globals,
 		info: &scriptInfo{globals: globals, src: m.src}}
 	if err := s.loadHandlers(globals); err != nil {
 		return nil, err
@@ -165,9 +178,22 @@ func Load(path string, src []byte, unit, experiment string) (*Script, error) {
 
 var settingNameRe = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
 
+// settingDecl reads one entry of the settings dict: a plain default, or a
+// dict with a schema (schemaDecl, schema.go).
 func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 	if !settingNameRe.MatchString(name) || name == "state" || name == "automation_name" || name == "latest_event" {
-		return dosing.SettingDecl{}, fmt.Errorf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)
+		return dosing.SettingDecl{}, &settingError{name: name, msg: fmt.Sprintf("setting name %q: want letters and digits joined by _, not state, automation_name or latest_event", name)}
+	}
+	if d, ok := v.(*starlark.Dict); ok {
+		return schemaDecl(name, d)
+	}
+	return plainDecl(name, v)
+}
+
+// plainDecl declares a setting by its default alone.
+func plainDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
+	fail := func(format string, args ...any) (dosing.SettingDecl, error) {
+		return dosing.SettingDecl{}, &settingError{name: name, msg: fmt.Sprintf(format, args...)}
 	}
 	switch x := v.(type) {
 	case starlark.NoneType:
@@ -177,13 +203,13 @@ func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 	case starlark.Float:
 		f := float64(x)
 		if f != f || f > 1e308 || f < -1e308 {
-			return dosing.SettingDecl{}, fmt.Errorf("setting %s: default must be finite", name)
+			return fail("setting %s: default must be finite", name)
 		}
 		return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: f}, nil
 	case starlark.Int:
 		n, ok := x.Int64()
 		if !ok {
-			return dosing.SettingDecl{}, fmt.Errorf("setting %s: integer too large", name)
+			return fail("setting %s: integer too large", name)
 		}
 		if name == "duration" { // minutes: always a float, as upstream publishes it
 			return dosing.SettingDecl{Name: name, Datatype: payload.TypeFloat, Default: float64(n)}, nil
@@ -196,7 +222,7 @@ func settingDecl(name string, v starlark.Value) (dosing.SettingDecl, error) {
 	case starlark.String:
 		return dosing.SettingDecl{Name: name, Datatype: payload.TypeString, Default: string(x)}, nil
 	}
-	return dosing.SettingDecl{}, fmt.Errorf("setting %s: default %s is a %s; want a number, bool, string or None (a required number)", name, v, v.Type())
+	return fail("setting %s: default %s is a %s; want a number, bool, string, None (a required number) or a dict with a schema", name, v, v.Type())
 }
 
 // Name implements dosing.Program.

@@ -26,6 +26,8 @@ import (
 	"github.com/piolab/pio/pubsub/mqttnet"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/script"
+	"github.com/piolab/pio/stdlib"
 )
 
 // Options locate the unit's files and broker.
@@ -308,22 +310,76 @@ func StartScript(env *runtime.Env, o ScriptOptions) (Automation, error) {
 // CheckScript loads a script as the unit opts name would run it, before
 // anything starts: a script that does not load starts no broker, no monitor
 // and publishes nothing.
+//
+// It also reads the script's header: the warnings it gives (no
+// api_version) go to opts.Console, and a script whose requires names a
+// pump the unit's [PWM] does not wire, or a device [scripts.hardware] does
+// not grant, is refused with the config line that would provide it.
 func CheckScript(opts Options, path string) (*Program, error) {
-	unitName, experiment, err := identityOf(opts)
+	cfg, unitName, experiment, err := configOf(opts)
 	if err != nil {
 		return nil, err
 	}
-	return LoadProgram(path, unitName, experiment)
+	p, err := LoadProgram(path, unitName, experiment)
+	if err != nil {
+		return nil, err
+	}
+	if src, err := os.ReadFile(path); err == nil { // else one of pio's own
+		if err := checkHeader(opts.Console, cfg, path, src); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // CheckLibrary is CheckScript for an automation of pio's library (pio run
 // dosing_automation --automation-name turbidostat).
 func CheckLibrary(opts Options, family, name string) (*Program, error) {
-	unitName, experiment, err := identityOf(opts)
+	cfg, unitName, experiment, err := configOf(opts)
 	if err != nil {
 		return nil, err
 	}
-	return LoadLibraryProgram(family, name, unitName, experiment)
+	p, err := LoadLibraryProgram(family, name, unitName, experiment)
+	if err != nil {
+		return nil, err
+	}
+	if path, src, ok := stdlib.Lookup(family, name); ok {
+		if err := checkHeader(opts.Console, cfg, path, src); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// checkHeader logs the warnings of a script's header and refuses it when
+// its requires names what the unit's configuration lacks: one line for
+// each missing pump or device.
+func checkHeader(log *slog.Logger, cfg *config.Config, path string, src []byte) error {
+	h, _ := script.ReadHeader(path, src)
+	if log != nil {
+		for _, w := range h.Warnings {
+			log.Warn(w.String())
+		}
+	}
+	var missing []error
+	for _, d := range h.Requires.Missing(cfg) {
+		missing = append(missing, errors.New(d.String()))
+	}
+	return errors.Join(missing...)
+}
+
+// configOf reads the configuration opts names, with its unit name and
+// experiment (Identity).
+func configOf(opts Options) (cfg *config.Config, unitName, experiment string, err error) {
+	if cfg, err = LoadConfig(opts); err != nil {
+		return nil, "", "", err
+	}
+	o, err := cfg.Options()
+	if err != nil {
+		return nil, "", "", err
+	}
+	unitName, experiment = Identity(o, opts)
+	return cfg, unitName, experiment, nil
 }
 
 // RunScript runs a script on the machine until ctx ends or the job stops.
