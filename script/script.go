@@ -90,7 +90,10 @@ type Module struct {
 	// Header is the script's api_version, metadata and requires, with the
 	// warnings a start logs (header.go).
 	Header Header
-	src    []byte
+	// Loads are the files of the script's own modules that its load
+	// statements ran (load.go), as opened, in load order.
+	Loads []string
+	src   []byte
 }
 
 // LoadModule runs a script's top level with the builtins of its family
@@ -128,12 +131,14 @@ func LoadModule(path string, src []byte, unit, experiment string) (*Module, erro
 	}
 	th := &starlark.Thread{Name: "load " + file, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, msg) }}
 	th.SetMaxExecutionSteps(LoadSteps)
+	ld := newLoader(path, universe, fam, declaredAt, LoadSteps, "the limit of a script's top level")
+	th.Load = ld.load
 	globals, err := prog.Init(th, universe)
 	globals.Freeze()
 	if err != nil {
 		return nil, FormatError(err, th, LoadSteps, "the limit of a script's top level")
 	}
-	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store), Header: header, src: src}, nil
+	return &Module{Path: path, File: file, Family: fam, Globals: globals, Store: universe["store"].(*builtins.Store), Header: header, Loads: ld.loads, src: src}, nil
 }
 
 // Load loads a dosing automation from source. A script of another family
@@ -403,6 +408,10 @@ func toJSON(v starlark.Value) (any, error) {
 // adds a hint of what to write instead when a Python habit caused the error
 // (hints.go; with the script's own names when th runs a loaded Script).
 func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) error {
+	var lf *loadFailure // already placed by the loader (load.go)
+	if errors.As(err, &lf) {
+		return lf.err
+	}
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		msg := builtins.FormatHint(ee.Msg)
@@ -413,11 +422,8 @@ func FormatError(err error, th *starlark.Thread, maxSteps uint64, limit string) 
 		if th != nil {
 			info, _ = th.Local(scriptInfoKey).(*scriptInfo)
 		}
-		for i := len(ee.CallStack) - 1; i >= 0; i-- {
-			fr := ee.CallStack[i]
-			if fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
-				return &Error{Pos: fr.Pos.String(), Msg: runHint(msg, fr.Pos, info), cause: err}
-			}
+		if fr, ok := errorFrame(ee.CallStack); ok { // load.go
+			return &Error{Pos: fr.Pos.String(), Msg: runHint(msg, fr.Pos, info), cause: err}
 		}
 		return &Error{Msg: msg, cause: err}
 	}
