@@ -1,21 +1,32 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/piolab/pio/scriptlib"
+	"github.com/piolab/pio/stdlib"
 	"github.com/piolab/pio/unit"
 )
 
 func runScriptCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run-script",
-		Usage:     "run a Starlark dosing automation on this unit",
-		ArgsUsage: "FILE.star [--<setting> VALUE]...",
-		Description: "Runs the script's execute() on its schedule as this unit's dosing_automation job,\n" +
-			"until Ctrl-C, SIGTERM, `pio kill dosing_automation`, or $state/set = disconnected.\n" +
-			"FILE may also name an automation of pio's library (e.g. silent).\n" +
+		Usage:     "run a script on this unit: an automation (dosing, temperature, LED) or a custom job",
+		ArgsUsage: "FILE.star|NAME [--<setting> VALUE]...",
+		Description: "Runs the script as this unit's job of its family, until Ctrl-C, SIGTERM, `pio kill JOB`,\n" +
+			"or $state/set = disconnected: a dosing automation (the default) as dosing_automation, one\n" +
+			"with automation_type = \"temperature\" or \"led\" as temperature_automation or\n" +
+			"led_automation, and a custom job (job_name = \"ph_reading\") as that job.\n" +
+			"The script is named by, in this order: an existing file; else the name of a script\n" +
+			"installed with `pio scripts install` (pio scripts list); else an automation of pio's\n" +
+			"library (e.g. turbidostat, thermostat). An installed script whose files no longer match\n" +
+			"their checksums is refused.\n" +
 			"Every setting in the script's settings dict can be given as --<setting> VALUE.\n" +
 			"If no MQTT broker answers at the configured address, an embedded one is started there.\n" +
 			"Global flags (--broker, --unit, --experiment, --config, --home) may follow the file.",
@@ -33,13 +44,17 @@ func runScriptCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			so := unit.ScriptOptions{Path: p.file, Overrides: p.settings}
+			uo := unitOptions(c, p.flags)
+			file, err := resolveScript(uo, p.file)
+			if err != nil {
+				return err
+			}
+			so := unit.ScriptOptions{Path: file, Overrides: p.settings}
 			if err := readLiquidFlags(p, &so); err != nil {
 				return err
 			}
-			uo := unitOptions(c, p.flags)
 			// The script is checked before the broker and the monitor start.
-			if so.Program, err = unit.CheckScript(uo, p.file); err != nil {
+			if so.Program, err = unit.CheckScript(uo, file); err != nil {
 				return err
 			}
 			m, err := unit.Open(uo)
@@ -51,6 +66,31 @@ func runScriptCommand() *cli.Command {
 			return m.RunScript(ctx, so)
 		},
 	}
+}
+
+// resolveScript finds the script run-script names: an existing file, else
+// a script installed in the unit's library (refused if its files do not
+// match their checksums), else an automation of pio's library, which
+// unit.CheckScript loads by its bare name. Only this reads the library.
+func resolveScript(uo unit.Options, name string) (string, error) {
+	if _, err := os.Stat(name); err == nil || strings.ContainsAny(name, "/.") {
+		return name, nil // a file (unit.CheckScript says if it cannot read it)
+	}
+	lib := scriptlib.Open(unit.Home(uo.Home))
+	path, err := lib.Find(name)
+	if err == nil {
+		return path, nil
+	}
+	if !errors.Is(err, scriptlib.ErrNotInstalled) {
+		return "", err
+	}
+	for _, fam := range []string{"dosing", "temperature", "led"} {
+		if _, _, ok := stdlib.Lookup(fam, name); ok {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no such file, no script of that name is installed (%s), and pio ships no automation of that name (%s)",
+		name, installedNames(lib), unit.LibraryNames())
 }
 
 // liquidFlagNames are the flags that start a dosing automation's liquid
