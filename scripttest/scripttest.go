@@ -118,6 +118,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scripttest: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rep := &Report{TestFile: testFile, Script: scriptFile}
 	sim := &simulator{script: scriptFile}
 	globals, err := loadTestFile(ctx, testFile, src, sim, o.MaxSteps)
@@ -132,6 +135,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 	for _, fn := range tests {
 		if o.Run != nil && !o.Run.MatchString(fn.Name()) {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("%s: stopped before %s: %w", filepath.Base(testFile), fn.Name(), err)
 		}
 		ran++
 		res := runTest(ctx, fn, o.MaxSteps, o.Verbose)
@@ -185,7 +191,7 @@ func loadTestFile(ctx context.Context, path string, src []byte, sim *simulator, 
 	globals, err := prog.Init(th, universe)
 	globals.Freeze()
 	if err != nil {
-		return nil, script.FormatError(err, th, maxSteps, "the limit of a test file's top level")
+		return nil, placed(err, th, maxSteps, "the limit of a test file's top level")
 	}
 	return globals, nil
 }
@@ -253,18 +259,23 @@ func runTest(ctx context.Context, fn *starlark.Function, maxSteps uint64, verbos
 // at the assertion, any other at the innermost line of Starlark that failed.
 // verbose adds the call stack.
 func testError(err error, th *starlark.Thread, maxSteps uint64, verbose bool) error {
-	var shown error
-	var f *Failure
-	if errors.As(err, &f) {
-		shown = f
-	} else {
-		shown = script.FormatError(err, th, maxSteps, "the limit of a test")
-	}
+	shown := placed(err, th, maxSteps, "the limit of a test")
 	var ee *starlark.EvalError
 	if verbose && errors.As(err, &ee) {
 		return fmt.Errorf("%w\n%s", shown, strings.TrimRight(ee.CallStack.String(), "\n"))
 	}
 	return shown
+}
+
+// placed is err as "file:line:col: message": a failed assertion where it
+// was called, any other error at the innermost line of Starlark that failed
+// (script.FormatError, which explains a step limit of the given name).
+func placed(err error, th *starlark.Thread, maxSteps uint64, limit string) error {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return script.FormatError(err, th, maxSteps, limit)
 }
 
 // printResult writes one test's lines: PASS or FAIL and its name, the
