@@ -128,7 +128,7 @@ func describeInstall(m *Manifest) string {
 func newManifest(abs string, b []byte, d *script.Description) (*Manifest, error) {
 	m := &Manifest{Name: d.Name, Family: d.Family, Version: d.Metadata.Version, Script: filepath.Base(abs), Source: abs,
 		Files: []File{{Path: filepath.Base(abs), SHA256: sum(b)}}}
-	mods, err := localModules(abs)
+	mods, err := localModules(abs, b)
 	if err != nil {
 		return nil, err
 	}
