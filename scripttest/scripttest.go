@@ -153,8 +153,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 }
 
 // universe returns the predeclared names of a test file: the builtins of
-// every script, of every family, assert and simulate. A name two families
-// define differently is taken from the first family by automation_type.
+// every script, of every family (custom jobs, then the automations by
+// automation_type; a name two define is taken from the first), assert and
+// simulate.
 func universe(sim *simulator) starlark.StringDict {
 	u := builtins.Common("sim", "sim")
 	types := make([]string, 0, len(script.Families))
@@ -162,8 +163,12 @@ func universe(sim *simulator) starlark.StringDict {
 		types = append(types, t)
 	}
 	sort.Strings(types)
+	families := []func() starlark.StringDict{builtins.Job} // custom jobs
 	for _, t := range types {
-		for k, v := range script.Families[t].Builtins() {
+		families = append(families, script.Families[t].Builtins)
+	}
+	for _, fam := range families {
+		for k, v := range fam() {
 			if _, ok := u[k]; !ok {
 				u[k] = v
 			}
@@ -187,6 +192,7 @@ func loadTestFile(ctx context.Context, path string, src []byte, sim *simulator, 
 		return nil, script.FormatError(err, nil, 0, "")
 	}
 	th := newThread("load "+file, maxSteps, func(msg string) { fmt.Fprintln(os.Stderr, msg) })
+	th.Load = script.Loader(path, universe, maxSteps, "the limit of a test file's top level")
 	defer watch(ctx, th)()
 	globals, err := prog.Init(th, universe)
 	globals.Freeze()
