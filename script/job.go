@@ -102,15 +102,15 @@ func JobFromModule(m *Module) (*JobScript, error) {
 	}
 	if t := settingType(s.settings, customjob.IntervalSetting); t != "" {
 		if t != payload.TypeFloat && t != payload.TypeNumber {
-			return nil, fmt.Errorf("%s: settings: interval is the period of run() in seconds: want a number, got a %s", file, t)
+			return nil, intervalError(file, fmt.Sprintf("interval is the period of run() in seconds: want a number, got a %s", t))
 		}
 		if s.run == nil {
-			return nil, fmt.Errorf("%s: settings: interval is the period of run(), and the script defines no run()", file)
+			return nil, intervalError(file, "interval is the period of run(), and the script defines no run()")
 		}
 		for _, d := range s.settings {
 			if d.Name == customjob.IntervalSetting && d.Default != nil {
 				if err := customjob.CheckInterval(d.Default); err != nil {
-					return nil, fmt.Errorf("%s: settings: %v", file, err)
+					return nil, intervalError(file, err.Error())
 				}
 			}
 		}
@@ -127,6 +127,12 @@ func JobFromModule(m *Module) (*JobScript, error) {
 		return nil, fmt.Errorf("%s: a custom job defines run() (every interval seconds), handlers (functions of MQTT messages), or both; this script defines neither", file)
 	}
 	return s, nil
+}
+
+// intervalError is an error of the interval setting's declaration (pio
+// scripts check points at its entry in the settings dict).
+func intervalError(file, msg string) error {
+	return fmt.Errorf("%s: settings: %w", file, &settingError{name: customjob.IntervalSetting, msg: msg})
 }
 
 // positionOf is where a global function was defined, else the file.
