@@ -108,7 +108,7 @@ func (l *Library) Install(src string, o InstallOptions) (*Installed, error) {
 		}
 	}
 	if err := l.write(abs, dir, m); err != nil {
-		return nil, fmt.Errorf("pio scripts install: %w (the library is unchanged)", err)
+		return nil, fmt.Errorf("pio scripts install: %w", err)
 	}
 	return &Installed{Entry: l.entry(d.Name, true), Status: status, Warnings: warnings}, nil
 }
@@ -148,13 +148,22 @@ func newManifest(abs string, b []byte, d *script.Description) (*Manifest, error)
 // if that fails).
 func (l *Library) write(abs, dir string, m *Manifest) (err error) {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("%w (the library is unchanged)", err)
 	}
 	tmp, err := os.MkdirTemp(l.Dir, ".install-"+m.Name+"-")
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the library is unchanged)", err)
 	}
-	defer os.RemoveAll(tmp) // empty after a success
+	keep := false // the old folder could not be put back: leave it aside
+	defer func() {
+		if keep {
+			return
+		}
+		os.RemoveAll(tmp) // empty after a success
+		if err != nil {
+			err = fmt.Errorf("%w (the library is unchanged)", err)
+		}
+	}()
 	staged := filepath.Join(tmp, m.Name)
 	for _, f := range m.Files {
 		b, err := os.ReadFile(filepath.Join(filepath.Dir(abs), filepath.FromSlash(f.Path)))
@@ -189,7 +198,10 @@ func (l *Library) write(abs, dir string, m *Manifest) (err error) {
 	}
 	if err := rename(staged, dir); err != nil {
 		if statErr == nil {
-			os.Rename(aside, dir)
+			if err2 := os.Rename(aside, dir); err2 != nil {
+				keep = true
+				return fmt.Errorf("%w; the installed script could not be put back either: it is in %s", err, aside)
+			}
 		}
 		return err
 	}
