@@ -7,9 +7,11 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/piolab/pio/scripttest"
 	"github.com/piolab/pio/simulate"
 )
 
@@ -26,8 +28,20 @@ func simulateExample(t *testing.T, file string, d time.Duration, record *bytes.B
 	return sum
 }
 
-func TestEveryExampleRunsADayWithoutErrors(t *testing.T) {
+// scripts are the examples: every .star file but the tests (*_test.star).
+func scripts() []string {
 	files, _ := filepath.Glob("*.star")
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.star") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestEveryExampleRunsADayWithoutErrors(t *testing.T) {
+	files := scripts()
 	if len(files) < 3 {
 		t.Fatalf("found %d examples", len(files))
 	}
@@ -79,5 +93,26 @@ func TestSimulationIsDeterministic(t *testing.T) {
 	simulateExample(t, "custom_pumper.star", 6*time.Hour, &b)
 	if a.Len() == 0 || !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatalf("two runs with the same seed differ (%d and %d bytes)", a.Len(), b.Len())
+	}
+}
+
+// TestCompanionTests runs the tests that travel with the examples
+// (turbidostat_test.star, ...) as pio scripts test does.
+func TestCompanionTests(t *testing.T) {
+	files, _ := filepath.Glob("*_test.star")
+	if len(files) < 3 {
+		t.Fatalf("found %d test files", len(files))
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			var out bytes.Buffer
+			rep, err := scripttest.Run(context.Background(), f, scripttest.Options{Out: &out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Failed() > 0 {
+				t.Errorf("pio scripts test %s:\n%s", f, out.String())
+			}
+		})
 	}
 }
