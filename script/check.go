@@ -166,11 +166,19 @@ func (c *checker) settings(f *syntax.File, m *Module) {
 	if !ok {
 		return // the family's reading says so
 	}
+	declared := map[string]bool{}
 	for _, item := range d.Items() {
 		if k, ok := item[0].(starlark.String); ok {
+			declared[string(k)] = true
 			if _, err := settingDecl(string(k), item[1]); err != nil {
 				c.add(c.settingDiagnostic(f, err))
 			}
+		}
+	}
+	for name, v := range m.Globals {
+		setting, ok := strings.CutPrefix(name, "check_")
+		if fn, isFn := v.(*starlark.Function); ok && isFn && !declared[setting] {
+			c.add(Diagnostic{Pos: fn.Position().String(), Msg: fmt.Sprintf("there is no setting %q in the settings dict", setting)})
 		}
 	}
 }
@@ -186,6 +194,8 @@ func (c *checker) family(f *syntax.File, m *Module) {
 		_, err = TemperatureFromModule(m)
 	case "led":
 		_, err = LEDFromModule(m)
+	case JobType:
+		_, err = JobFromModule(m)
 	}
 	if err != nil {
 		var se *settingError
@@ -208,7 +218,7 @@ func (c *checker) settingDiagnostic(f *syntax.File, err error) Diagnostic {
 	if pos == "" {
 		return diagnosticOf(c.file, err)
 	}
-	return Diagnostic{Pos: pos, Msg: "settings: " + se.msg}
+	return Diagnostic{Pos: pos, Msg: se.msg}
 }
 
 // settingPosition is where the settings dict declares name: its key in the

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,6 +52,11 @@ func scriptsCheckCommand() *cli.Command {
 				diags := script.Check(file, src, script.CheckOptions{Config: cfg})
 				bad := false
 				for _, d := range diags {
+					// Positions in the file name it as given, so that an editor
+					// or a CI log finds it; a loaded module's keep theirs.
+					if rest, ok := strings.CutPrefix(d.Pos, filepath.Base(file)+":"); ok {
+						d.Pos = file + ":" + rest
+					}
 					fmt.Fprintln(out, d)
 					bad = bad || !d.Warning || c.Bool("strict")
 				}
