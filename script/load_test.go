@@ -180,3 +180,22 @@ func callGlobal(m *Module, name string) (starlark.Value, error) {
 	}
 	return v, nil
 }
+
+// An error in a helper's function, once the script runs, is at the
+// helper's line; one in a function of pio's library is where the script
+// called it, as a builtin's is.
+func TestRuntimeErrorsInLoadedFunctions(t *testing.T) {
+	m, err := loadDir("runtime_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, want := range map[string]string{
+		"execute":            "helpers/div.star:3:15: floating-point division by zero",
+		"average_of_nothing": "a.star:8:16: fail: mean: the list is empty",
+	} {
+		_, err := callGlobal(m, fn)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s(): error %v, want %s", fn, err, want)
+		}
+	}
+}
