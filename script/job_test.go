@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -149,5 +150,26 @@ func TestJobScriptRunsPublishesAndHandles(t *testing.T) {
 	}
 	if got := st.payloads("ph_reading/ph"); got[len(got)-1] != "" {
 		t.Errorf("ph not cleared at the stop: %q", got)
+	}
+}
+
+func TestJobStopCancelsAScriptMidRun(t *testing.T) {
+	u := newUnit(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "slow.star")
+	os.WriteFile(path, []byte("job_name = \"slow\"\ndef run():\n    sleep(600)\n    publish(\"done\", True)\n"), 0o644)
+	st := startJob(t, u, path, nil)
+	u.clk.RunUntil(context.Background(), epoch.Add(10*time.Second))
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "test"})
+	ctl.Publish("pioreactor/u1/e1/slow/$state/set", []byte("disconnected"), 1, false)
+	u.clk.RunUntil(context.Background(), epoch.Add(10*time.Second))
+	if !st.done {
+		t.Fatal("the job still runs after $state/set disconnected")
+	}
+	if got := st.payloads("slow/done"); len(got) != 0 {
+		t.Errorf("published %q after the stop", got)
+	}
+	if st.j.Failures() != 0 || !strings.Contains(strings.Join(st.logs, "\n"), "NOTICE: The job was stopped during run().") {
+		t.Errorf("failures %d, logs %q", st.j.Failures(), st.logs)
 	}
 }
