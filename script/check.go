@@ -87,6 +87,10 @@ func (c *checker) check(path string, src []byte, o CheckOptions) {
 		c.addErr(parseError(err, src))
 		return
 	}
+	if IsTestFile(path) {
+		c.checkTests(f)
+		return
+	}
 	header, diags := readHeader(f)
 	library := IsLibraryModule(f)
 	for _, d := range diags {
@@ -153,6 +157,44 @@ func IsLibraryModule(f *syntax.File) bool {
 		}
 	}
 	return true
+}
+
+// TestFileBuiltins are the names pio scripts test predeclares in a test
+// file, besides the builtins of every family (package scripttest).
+var TestFileBuiltins = []string{"assert", "simulate"}
+
+// IsTestFile reports whether path is a script's tests, FILE_test.star
+// (pio scripts test runs them).
+func IsTestFile(path string) bool { return strings.HasSuffix(path, "_test.star") }
+
+// checkTests checks a test file: its names resolve among the builtins of
+// every family and the test builtins. It is not run.
+func (c *checker) checkTests(f *syntax.File) {
+	universe := builtins.Common(checkUnit, checkExperiment)
+	for _, fam := range []func() starlark.StringDict{builtins.Job, builtins.Dosing, builtins.Temperature, builtins.LED} {
+		for k, v := range fam() {
+			universe[k] = v
+		}
+	}
+	for _, name := range TestFileBuiltins {
+		universe[name] = starlark.None
+	}
+	if _, err := starlark.FileProgram(f, universe.Has); err != nil {
+		var list resolve.ErrorList
+		if !errors.As(err, &list) {
+			c.addErr(err)
+			return
+		}
+		for _, e := range list {
+			msg := e.Msg
+			if name, ok := strings.CutPrefix(msg, "undefined: "); ok {
+				if h := undefinedHint(name); h != "" {
+					msg += hintSep + h
+				}
+			}
+			c.add(Diagnostic{Pos: e.Pos.String(), Msg: msg})
+		}
+	}
 }
 
 // settings checks each setting's declaration, so that every wrong one is

@@ -46,8 +46,8 @@ func TestCheckGolden(t *testing.T) {
 	}
 }
 
-// stdlibAndExamples are every script pio ships: its library and the
-// examples.
+// stdlibAndExamples are every script pio ships: its library (with the
+// modules scripts load) and the examples (with their tests).
 func stdlibAndExamples(tb testing.TB) map[string][]byte {
 	var paths []string
 	for _, pattern := range []string{"../stdlib/*/*.star", "../scripts/examples/*.star"} {
@@ -62,9 +62,6 @@ func stdlibAndExamples(tb testing.TB) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for _, p := range paths {
-		if strings.HasSuffix(p, "_test.star") {
-			continue // a script's tests (pio scripts test), not a script
-		}
 		src, err := os.ReadFile(p)
 		if err != nil {
 			tb.Fatal(err)
@@ -141,6 +138,10 @@ def execute():
 	d, err = Describe("lib/helpers.star", []byte("def f():\n    return 1\n"))
 	if err != nil || d.Family != "library" || d.Name != "helpers" || len(d.Warnings) != 0 {
 		t.Errorf("library: %+v, %v", d, err)
+	}
+	d, err = Describe("scripts/acid_test.star", []byte("def test_a():\n    assert.true(True)\n"))
+	if err != nil || d.Family != "tests" || len(d.Warnings) != 0 {
+		t.Errorf("tests: %+v, %v", d, err)
 	}
 	if _, err := Describe("bad.star", []byte("api_version = 3\n")); err == nil || !strings.HasPrefix(err.Error(), "bad.star:1:15: api_version 3") {
 		t.Errorf("a wrong api_version: err = %v", err)

@@ -12,8 +12,9 @@ import (
 // running it: for pio scripts list and show, and for a UI that builds a
 // settings form from the file alone. It encodes as JSON.
 type Description struct {
-	// Family is dosing, temperature, led, job (a custom job), or library
-	// (a module of helpers that scripts load, IsLibraryModule).
+	// Family is dosing, temperature, led, job (a custom job), library (a
+	// module of helpers that scripts load, IsLibraryModule) or tests (a
+	// script's FILE_test.star, IsTestFile).
 	Family string `json:"family"`
 	// Name is the job_name or automation_name, else the file's stem.
 	Name       string        `json:"name"`
@@ -63,7 +64,10 @@ func Describe(path string, src []byte) (*Description, error) {
 	d := &Description{Family: fam.Type, Name: strings.TrimSuffix(file, filepath.Ext(file)),
 		APIVersion: header.APIVersion, Metadata: header.Metadata, Requires: header.Requires,
 		Settings: []SettingInfo{}, Warnings: header.Warnings}
-	if IsLibraryModule(f) {
+	switch {
+	case IsTestFile(path):
+		d.Family, d.Warnings = "tests", nil
+	case IsLibraryModule(f):
 		d.Family, d.Warnings = "library", nil
 	}
 	for _, stmt := range f.Stmts {
