@@ -161,7 +161,7 @@ func Start(env *runtime.Env, o Options) (*Job, error) {
 	j.Job = job
 	fail := func(err error) (*Job, error) { job.Close(); return nil, err }
 	for _, d := range prog.Settings() {
-		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true, Set: j.setter(d.Name)}
+		s := runtime.Setting{Name: d.Name, Datatype: d.Datatype, Settable: true, Set: automation.Bounded(job, d, j.setter(d.Name))}
 		if err := job.AddSetting(s, values[d.Name]); err != nil {
 			return fail(err)
 		}

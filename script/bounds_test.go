@@ -1,6 +1,9 @@
 package script
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +144,27 @@ func TestLEDBounds(t *testing.T) {
 	u.set("intensity", "80")
 	if got := u.retained("led_automation", "intensity"); got != "80" {
 		t.Errorf("intensity %q after /set 80", got)
+	}
+}
+
+// A custom job enforces the same bounds on /set.
+func TestJobBoundsAtSet(t *testing.T) {
+	u := newUnit(t)
+	path := filepath.Join(t.TempDir(), "probe.star")
+	src := "api_version = 1\njob_name = \"probe\"\nsettings = {\"interval\": 60.0, \"level\": {\"default\": 2, \"type\": \"int\", \"min\": 1, \"max\": 3}}\n\ndef run():\n    publish(\"level_seen\", setting(\"level\"))\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := startJob(t, u, path, nil)
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "ctl"})
+	u.clk.At(epoch.Add(90*time.Second), func() { ctl.Publish("pioreactor/u1/e1/probe/level/set", []byte("4"), 1, false) })
+	u.clk.At(epoch.Add(150*time.Second), func() { ctl.Publish("pioreactor/u1/e1/probe/level/set", []byte("3"), 1, false) })
+	u.clk.RunUntil(context.Background(), epoch.Add(200*time.Second))
+	want := "pioreactor/u1/e1/probe/level/set: level: 4 is above the maximum, 3.0; level stays 2"
+	if errs := st.errors(); len(errs) != 1 || errs[0] != want {
+		t.Errorf("errors %q\nwant %q", errs, want)
+	}
+	if got := strings.Join(st.payloads("probe/level"), " "); got != "2 3" {
+		t.Errorf("level published %q, want 2 3", got)
 	}
 }

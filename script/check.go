@@ -119,6 +119,7 @@ func (c *checker) check(path string, src []byte, o CheckOptions) {
 		}
 		return // unresolved code cannot run
 	}
+	c.add(deprecations(f)...)
 	if err := checkSettingsReads(f); err != nil {
 		c.addErr(err)
 	}
@@ -170,12 +171,7 @@ func IsTestFile(path string) bool { return strings.HasSuffix(path, "_test.star")
 // checkTests checks a test file: its names resolve among the builtins of
 // every family and the test builtins. It is not run.
 func (c *checker) checkTests(f *syntax.File) {
-	universe := builtins.Common(checkUnit, checkExperiment)
-	for _, fam := range []func() starlark.StringDict{builtins.Job, builtins.Dosing, builtins.Temperature, builtins.LED} {
-		for k, v := range fam() {
-			universe[k] = v
-		}
-	}
+	universe := allBuiltins()
 	for _, name := range TestFileBuiltins {
 		universe[name] = starlark.None
 	}

@@ -72,13 +72,17 @@ type need struct {
 var requiresKeys = []string{"pumps", "pwm", "gpio", "i2c", "serial"}
 
 // ReadHeader parses src and reads its header. A syntax error is one error
-// diagnostic; so is each wrong part of the header.
+// diagnostic; so is each wrong part of the header. Its Warnings also hold
+// each use of a deprecated builtin (Deprecated), which a start logs.
 func ReadHeader(path string, src []byte) (Header, []Diagnostic) {
 	f, err := FileOptions.Parse(baseName(path), src, 0)
 	if err != nil {
 		return Header{APIVersion: APIVersion}, []Diagnostic{diagnosticOf(baseName(path), err)}
 	}
-	return readHeader(f)
+	h, diags := readHeader(f)
+	deprecated := deprecationsOf(f) // uses of deprecated builtins: warnings too
+	h.Warnings = append(h.Warnings, deprecated...)
+	return h, append(diags, deprecated...)
 }
 
 // headerError is the first error of a parsed script's header, for

@@ -149,3 +149,27 @@ func TestLoadRefusesBadHeader(t *testing.T) {
 		t.Errorf("header %+v: want api_version 1 with one warning", m.Header)
 	}
 }
+
+// A deprecated builtin still works, and each use of it (not a script's own
+// name that shadows it) is a warning at check and in the header a start
+// logs.
+func TestDeprecatedBuiltinWarns(t *testing.T) {
+	Deprecated["add_alt_media"] = Deprecation{Since: "0.9", Use: `pump("alt_media", ml=...)`, Removed: 2}
+	defer delete(Deprecated, "add_alt_media")
+	src := []byte("api_version = 1\ndef execute():\n    add_alt_media(ml = 0.1)\n\ndef f(add_alt_media):\n    return add_alt_media\n")
+	want := `d.star:3:5: warning: add_alt_media is deprecated since pio 0.9: use pump("alt_media", ml=...) (api_version 2 removes add_alt_media)`
+	var got []string
+	for _, d := range Check("d.star", src, CheckOptions{}) {
+		got = append(got, d.String())
+	}
+	if strings.Join(got, "\n") != want {
+		t.Errorf("check: %q\nwant %q", got, want)
+	}
+	h, _ := ReadHeader("d.star", src)
+	if len(h.Warnings) != 1 || h.Warnings[0].String() != want {
+		t.Errorf("header warnings %q", h.Warnings)
+	}
+	if _, err := Load("d.star", src, "u1", "e1"); err != nil {
+		t.Errorf("a deprecated builtin must still load: %v", err)
+	}
+}
