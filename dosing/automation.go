@@ -116,6 +116,12 @@ func Start(env *runtime.Env, opts Options) (*Automation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h, ok := prog.(MessageHandler); ok {
+		// Before the job exists: a refused start publishes nothing.
+		if err := checkHandlerGrants(env, h); err != nil {
+			return nil, err
+		}
+	}
 	a := &Automation{prog: prog, model: model, Limits: limits, active: map[string]context.CancelFunc{},
 		source: JobName + ":" + name}
 	var period time.Duration

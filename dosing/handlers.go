@@ -34,21 +34,27 @@ func FullFilter(unit, experiment, f string) string {
 	return topic.Join(unit, experiment, f)
 }
 
-// subscribeHandlers routes the program's subscriptions into the work
-// actor's inbox. A filter outside pioreactor/<unit>/<experiment>/ needs a
-// [scripts.mqtt] subscribe grant: without one, nothing is subscribed and
-// the automation does not start.
-func (a *Automation) subscribeHandlers(h MessageHandler) error {
-	env := a.Env()
+// checkHandlerGrants refuses a program whose handler filters reach outside
+// pioreactor/<unit>/<experiment>/ without a [scripts.mqtt] subscribe grant.
+// Start calls it before the job exists, so a refused automation publishes
+// nothing.
+func checkHandlerGrants(env *runtime.Env, h MessageHandler) error {
 	g, err := scriptnet.ReadGrants(env.Config)
 	if err != nil {
 		return err
 	}
 	for _, f := range h.Subscriptions() {
-		if err := g.CheckSubscribe(env.Unit, a.Experiment, f); err != nil {
+		if err := g.CheckSubscribe(env.Unit, env.Experiment, f); err != nil {
 			return fmt.Errorf("handlers: %w", err)
 		}
 	}
+	return nil
+}
+
+// subscribeHandlers routes the program's subscriptions into the work
+// actor's inbox (checkHandlerGrants has checked them).
+func (a *Automation) subscribeHandlers(h MessageHandler) error {
+	env := a.Env()
 	a.msgs = sched.NewInbox[pubsub.Message](env.Sched)
 	for _, f := range h.Subscriptions() {
 		if err := a.Subscribe(FullFilter(env.Unit, a.Experiment, f), 2, func(m pubsub.Message) { a.msgs.Put(m) }); err != nil {
