@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/piolab/pio/script"
+	"github.com/piolab/pio/scripttest"
 	"github.com/piolab/pio/unit"
 )
 
@@ -49,7 +50,12 @@ func scriptsCheckCommand() *cli.Command {
 					failed = true
 					continue
 				}
-				diags := script.Check(file, src, script.CheckOptions{Config: cfg})
+				var diags []script.Diagnostic
+				if script.IsTestFile(file) { // a script's tests: pio scripts test runs them
+					diags = scripttest.Check(file, src)
+				} else {
+					diags = script.Check(file, src, script.CheckOptions{Config: cfg})
+				}
 				bad := false
 				for _, d := range diags {
 					// Positions in the file name it as given, so that an editor
