@@ -130,6 +130,9 @@ func (l *loader) find(local, library string) (key, file string, src []byte, err 
 		file = filepath.Join(l.root, filepath.FromSlash(local))
 		src, err := os.ReadFile(file)
 		if err == nil {
+			if err := l.inside(file); err != nil {
+				return "", "", nil, err
+			}
 			return local, file, src, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -148,6 +151,25 @@ func (l *loader) find(local, library string) (key, file string, src []byte, err 
 		msg += " (pio's library has " + strings.Join(lib.Names(), ", ") + ")"
 	}
 	return "", "", nil, errors.New(msg)
+}
+
+// inside refuses a module file that a symbolic link takes outside the top
+// script's folder: the name was checked (resolveModule), the file it
+// reaches must be too, so that a script reads no file it was not given.
+func (l *loader) inside(file string) error {
+	root, err := filepath.EvalSymlinks(l.root)
+	if err != nil {
+		return fmt.Errorf("resolving the script's folder %s: %w", l.root, errors.Unwrap(err))
+	}
+	real, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		return fmt.Errorf("resolving %s: %w", file, errors.Unwrap(err))
+	}
+	rel, err := filepath.Rel(root, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is a link to %s, outside the script's folder %s: a script loads only files inside its own folder", file, real, l.root)
+	}
+	return nil
 }
 
 // run runs a module's top level on th and freezes its globals. The module

@@ -199,3 +199,27 @@ func TestRuntimeErrorsInLoadedFunctions(t *testing.T) {
 		}
 	}
 }
+
+// A module that a symbolic link takes outside the script's folder is
+// refused: the folder rule holds for the file reached, not only the name.
+func TestLoadRefusesALinkOutOfTheFolder(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.star"), []byte("X = 1\n"), 0o644)
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(outside, "secret.star"), filepath.Join(dir, "helpers.star")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	os.WriteFile(filepath.Join(dir, "inside.star"), []byte("Y = 2\n"), 0o644)
+	os.Symlink(filepath.Join(dir, "inside.star"), filepath.Join(dir, "alias.star"))
+
+	path := filepath.Join(dir, "a.star")
+	_, err := LoadModule(path, []byte("load(\"helpers.star\", \"X\")\n"), "u1", "e1")
+	if err == nil || !strings.HasPrefix(err.Error(), `a.star:1:1: load("helpers.star"): `) ||
+		!strings.Contains(err.Error(), "outside the script's folder") {
+		t.Errorf("a link out of the folder: %v", err)
+	}
+	// A link that stays inside the folder is an ordinary module.
+	if _, err := LoadModule(path, []byte("load(\"alias.star\", \"Y\")\n"), "u1", "e1"); err != nil {
+		t.Errorf("a link inside the folder: %v", err)
+	}
+}
