@@ -274,3 +274,25 @@ func BenchmarkStartUp(b *testing.B) {
 		}
 	}
 }
+
+// pio simulate finds a name as run-script does: an installed script runs
+// under the simulator by its name, and an unknown name says what there is.
+func TestSimulateRunsAnInstalledScriptByName(t *testing.T) {
+	home, src := t.TempDir(), t.TempDir()
+	writeFiles(t, src, map[string]string{"pumps.star": libScript("my_pumps", "1.0.0")})
+	if _, err := scriptlib.Open(home).Install(filepath.Join(src, "pumps.star"), scriptlib.InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	out, _, err := runPio(t, "--home", home, "simulate", "my_pumps", "--for", "2h", "--volume", "0.25")
+	if err != nil {
+		t.Fatalf("simulate my_pumps: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "my_pumps") || !strings.Contains(out, "0.25") {
+		t.Errorf("the summary of the installed script's run:\n%s", out)
+	}
+	_, _, err = runPio(t, "--home", home, "simulate", "absent", "--for", "2h")
+	if err == nil || !strings.Contains(err.Error(), "no script of that name is installed (installed: my_pumps)") {
+		t.Errorf("simulate absent: %v", err)
+	}
+}

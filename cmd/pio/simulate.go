@@ -116,6 +116,11 @@ func simulateCommand() *cli.Command {
 				return err
 			}
 			o.Unit, o.Experiment = uo.Unit, uo.Experiment
+			// A name is found as run-script finds it: a file, an installed
+			// script, then pio's own library.
+			if o.Script, err = resolveScript(uo, o.Script); err != nil {
+				return err
+			}
 			if path, ok := p.flags["record"]; ok {
 				f, err := os.Create(path)
 				if err != nil {
