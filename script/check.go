@@ -198,6 +198,7 @@ func (c *checker) checkTests(f *syntax.File) {
 func (c *checker) settings(f *syntax.File, m *Module) {
 	v, ok := m.Globals["settings"]
 	if !ok {
+		c.settingReads(f, nil)
 		return
 	}
 	d, ok := v.(*starlark.Dict)
@@ -213,12 +214,49 @@ func (c *checker) settings(f *syntax.File, m *Module) {
 			}
 		}
 	}
+	c.settingReads(f, declared)
 	for name, v := range m.Globals {
 		setting, ok := strings.CutPrefix(name, "check_")
 		if fn, isFn := v.(*starlark.Function); ok && isFn && !declared[setting] {
 			c.add(Diagnostic{Pos: fn.Position().String(), Msg: fmt.Sprintf("there is no setting %q in the settings dict", setting)})
 		}
 	}
+}
+
+// jobSettings are the settings a family's job declares itself, which
+// setting(name) reads besides the script's own.
+var jobSettings = map[string]bool{"automation_name": true, "latest_event": true, "temperature": true, "heater_duty_cycle": true}
+
+// settingReads reports each setting("name") of a literal name that the
+// settings dict does not declare: at run time it fails, at the first run
+// that reaches it, which may be hours after the start.
+func (c *checker) settingReads(f *syntax.File, declared map[string]bool) {
+	var names []string
+	for n := range declared {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	syntax.Walk(f, func(n syntax.Node) bool {
+		call, ok := n.(*syntax.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			return true
+		}
+		id, ok := call.Fn.(*syntax.Ident)
+		if !ok || id.Name != "setting" || !predeclared(id) {
+			return true
+		}
+		name, ok := stringLit(call.Args[0])
+		if !ok || declared[name] || jobSettings[name] {
+			return true
+		}
+		pos, _ := call.Args[0].Span()
+		msg := fmt.Sprintf("setting(%q): the settings dict declares no setting %q (it declares %s)", name, name, strings.Join(names, ", "))
+		if declared == nil {
+			msg = fmt.Sprintf("setting(%q): the script declares no settings; add settings = {%q: <default>}", name, name)
+		}
+		c.add(Diagnostic{Pos: pos.String(), Msg: msg})
+		return true
+	})
 }
 
 // family reads the module as its family does at start: the globals it
