@@ -176,9 +176,6 @@ func Start(env *runtime.Env, o Options) (*Job, error) {
 				return fail(err)
 			}
 		}
-		if j.schedule != nil {
-			j.schedule.Between = j.handleUntil
-		}
 	}
 	if err := job.Start(); err != nil {
 		return fail(err)
@@ -276,6 +273,11 @@ func (j *Job) Run(ctx context.Context) error {
 		return nil
 	}
 	if j.schedule != nil {
+		if j.msgs != nil {
+			// The schedule ends the wait's context to reschedule (a /set of
+			// interval); a handler under way runs on with the job's.
+			j.schedule.Between = func(wait context.Context, until time.Time) error { return j.handleUntil(ctx, wait, until) }
+		}
 		if err := j.schedule.Run(ctx, func() bool { return j.State() == runtime.Ready }, j.runOnce); err != nil {
 			return err
 		}
@@ -284,7 +286,7 @@ func (j *Job) Run(ctx context.Context) error {
 		return nil
 	}
 	// Handle messages until the job ends.
-	err := j.handleUntil(ctx, j.Env().Sched.Now().Add(100*365*24*time.Hour))
+	err := j.handleUntil(ctx, ctx, j.Env().Sched.Now().Add(100*365*24*time.Hour))
 	if ctx.Err() != nil || errors.Is(err, clock.ErrEndOfTime) {
 		return nil
 	}
@@ -300,11 +302,13 @@ func (j *Job) runOnce(ctx context.Context) {
 }
 
 // handleUntil handles messages as they arrive until the clock reaches
-// until. Messages that arrive while the job sleeps are dropped, as
+// until or wait ends. A handler runs with the job's ctx: a reschedule ends
+// wait, never a handler under way (the next message waits for the
+// schedule). Messages that arrive while the job sleeps are dropped, as
 // upstream's jobs ignore them.
-func (j *Job) handleUntil(ctx context.Context, until time.Time) error {
+func (j *Job) handleUntil(ctx, wait context.Context, until time.Time) error {
 	for {
-		for ctx.Err() == nil { // a message taken is handled: a reschedule ends ctx, and the message waits
+		for wait.Err() == nil {
 			m, ok := j.msgs.TryGet()
 			if !ok {
 				break
@@ -314,10 +318,10 @@ func (j *Job) handleUntil(ctx context.Context, until time.Time) error {
 			}
 			j.outcome(ctx, "the handler of "+m.Topic, j.prog.Handle(ctx, j, m))
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if wait.Err() != nil {
+			return wait.Err()
 		}
-		notified, err := j.msgs.WaitUntil(ctx, until)
+		notified, err := j.msgs.WaitUntil(wait, until)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,34 @@
+package customjob
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/piolab/pio/pubsub"
+)
+
+func TestSetIntervalDoesNotCancelAHandlerMidRun(t *testing.T) {
+	h := newHarness(t)
+	p := every(60, ok)
+	p.subs = []string{"od_reading/ods"}
+	var handleErr error
+	p.handle = func(ctx context.Context, j *Job, _ pubsub.Message) error {
+		handleErr = sleepFor(ctx, j, 5*time.Second)
+		if handleErr == nil {
+			handleErr = j.Publish("handled", true)
+		}
+		return handleErr
+	}
+	h.start(p, nil)
+	h.advance(time.Second)
+	h.set("od_reading/ods", "1")           // the handler sleeps 5 s
+	h.set("ph_reading/interval/set", "30") // during the handler
+	h.advance(10 * time.Second)
+	if handleErr != nil || h.last("ph_reading/handled") != "True" {
+		t.Errorf("the handler ended with %v, published %q; want it to finish", handleErr, h.last("ph_reading/handled"))
+	}
+	if h.logged("NOTICE", "The job was stopped") {
+		t.Errorf("a /set of interval was logged as a stop:\n%s", h.logs())
+	}
+}
