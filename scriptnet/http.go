@@ -61,9 +61,12 @@ func orDefault(s, def string) string {
 }
 
 // transport is shared by every script's requests: it keeps connections
-// alive across calls. Its proxy comes from the environment, as Go's default.
+// alive across calls. It connects to the granted host itself, never
+// through a proxy from the environment (HTTP_PROXY, HTTPS_PROXY): a proxy
+// is a host the lab did not grant, and it would see every request.
 var transport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
 	t.DialContext = (&net.Dialer{Timeout: MaxTimeout, KeepAlive: 30 * time.Second}).DialContext
 	return t
 }()
