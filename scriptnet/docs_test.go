@@ -148,6 +148,7 @@ func TestDocErrors(t *testing.T) {
 	for _, e := range []error{
 		g.CheckPublish("u1", "e1", "reporter", "lab/other"),
 		g.CheckPublish("u1", "e1", "reporter", "lab/alerts/#"),
+		g.CheckPublish("u1", "e1", "reporter", "lab/alerts/\xc3"),
 		g.CheckSubscribe("u1", "e1", "pioreactor/u2/e1/od_reading/ods"),
 	} {
 		if e == nil || !strings.Contains(doc, e.Error()) {

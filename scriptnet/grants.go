@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/topic"
@@ -192,11 +193,15 @@ func ParseFilters(s string) ([]string, error) {
 	return out, nil
 }
 
-// ValidFilter checks an MQTT topic filter: not empty, + only as a whole
-// level, # only as the whole last level.
+// ValidFilter checks an MQTT topic filter: not empty, UTF-8, + only as a
+// whole level, # only as the whole last level. (A broker drops the
+// connection of a client that sends a filter or topic that is not UTF-8.)
 func ValidFilter(f string) error {
 	if f == "" || len(f) > maxFilterBytes || strings.ContainsRune(f, 0) {
 		return fmt.Errorf("topic filter %q: want 1 to %d bytes without NUL", f, maxFilterBytes)
+	}
+	if !utf8.ValidString(f) {
+		return fmt.Errorf("topic filter %q: not valid UTF-8 (MQTT topics are UTF-8)", f)
 	}
 	levels := strings.Split(f, "/")
 	for i, l := range levels {
@@ -210,10 +215,13 @@ func ValidFilter(f string) error {
 	return nil
 }
 
-// ValidTopic checks a topic to publish to: not empty, no wildcards.
+// ValidTopic checks a topic to publish to: not empty, UTF-8, no wildcards.
 func ValidTopic(t string) error {
 	if t == "" || len(t) > maxFilterBytes || strings.ContainsRune(t, 0) {
 		return fmt.Errorf("topic %q: want 1 to %d bytes without NUL", t, maxFilterBytes)
+	}
+	if !utf8.ValidString(t) {
+		return fmt.Errorf("topic %q: not valid UTF-8 (MQTT topics are UTF-8)", t)
 	}
 	if strings.ContainsAny(t, "+#") {
 		return fmt.Errorf("topic %q: a topic to publish to has no wildcards (+ or #)", t)

@@ -103,6 +103,7 @@ func TestBadGrantValues(t *testing.T) {
 		{HTTPSection, "max_response_kb", "0", "want a whole number from 1 to 16384"},
 		{MQTTSection, "publish", "lab/+x", `topic filter "lab/+x": + and # must be whole levels`},
 		{MQTTSection, "subscribe", "#/a", `topic filter "#/a": # must be the last level`},
+		{MQTTSection, "publish", "lab/\xff", `topic filter "lab/\xff": not valid UTF-8`},
 	} {
 		cfg := config.New()
 		cfg.Set(c.section, c.key, c.value)
@@ -172,6 +173,8 @@ func TestCheckSubscribe(t *testing.T) {
 		{"elsewhere", ""}, // relative: pioreactor/u1/e1/elsewhere
 		{"a/#/b", `topic filter "a/#/b": # must be the last level`},
 		{"", `topic filter ""`},
+		{"od_reading/\xff", `topic filter "od_reading/\xff": not valid UTF-8 (MQTT topics are UTF-8)`},
+		{"lab/\xc0/#", `not valid UTF-8`},
 	} {
 		err := CheckSubscribe(cfg, "u1", "e1", c.filter)
 		if c.err == "" {
@@ -211,6 +214,8 @@ func TestCheckPublish(t *testing.T) {
 		{"lab/other", `publish to "lab/other": not granted`},
 		{"lab/alerts/+", `topic "lab/alerts/+": a topic to publish to has no wildcards (+ or #)`},
 		{"", `topic "": want 1 to`},
+		{"lab/alerts/\xff", `topic "lab/alerts/\xff": not valid UTF-8 (MQTT topics are UTF-8)`},
+		{"pioreactor/u1/e1/ph_reading/\xed\xa0\x80", `not valid UTF-8`},
 	} {
 		err := CheckPublish(cfg, "u1", "e1", "ph_reading", c.topic)
 		if c.err == "" {

@@ -57,6 +57,10 @@ func TestMQTTPublishRefused(t *testing.T) {
 			`add pioreactor/u1/e1/dosing_automation/target_od/set to [scripts.mqtt] publish`},
 		{`mqtt.publish("pioreactor/u1/e1/reporter/$state", "lost")`, `publish to "pioreactor/u1/e1/reporter/$state": not granted`},
 		{`mqtt.publish("lab/alerts/#", "x")`, `topic "lab/alerts/#": a topic to publish to has no wildcards`},
+		// The broker drops the connection of a client that sends a topic
+		// that is not UTF-8: the job's own connection, with its state. A
+		// script makes one by slicing a string (or from a payload or body).
+		{`mqtt.publish("lab/alerts/" + "é"[:1], "x")`, `topic "lab/alerts/\xc3": not valid UTF-8 (MQTT topics are UTF-8)`},
 		{`mqtt.publish("lab/alerts/x", "x", qos=3)`, `mqtt.publish("lab/alerts/x"): qos: want 0, 1 or 2, got 3`},
 		{`mqtt.publish("lab/alerts/x", lambda: 1)`, `mqtt.publish("lab/alerts/x"): payload: json.encode: cannot encode function as JSON`},
 		{`mqtt.publish("lab/alerts/x")`, `mqtt.publish: missing argument for payload`},
