@@ -23,11 +23,17 @@ func HTTP(h Host) *starlarkstruct.Module {
 	}}
 }
 
+// MaxPayload bounds a payload of mqtt.publish, in bytes. The job's own
+// connection carries the message, and its state and safety messages wait
+// behind it; a broker with a smaller limit drops the connection.
+const MaxPayload = 256 * 1024
+
 // MQTT returns the Starlark module mqtt:
 //
 //	mqtt.publish(topic, payload, qos=1, retain=False)
 //
-// payload is sent as is when a string or bytes, else encoded as JSON.
+// payload is sent as is when a string or bytes, else encoded as JSON; it
+// may have up to MaxPayload bytes.
 func MQTT(h Host) *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "mqtt", Members: starlark.StringDict{
 		"publish": starlark.NewBuiltin("mqtt.publish", h.publish),
@@ -58,6 +64,9 @@ func (h Host) publish(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 			return nil, fmt.Errorf("%s: payload: %v", call, err)
 		}
 		data = []byte(s)
+	}
+	if len(data) > MaxPayload {
+		return nil, fmt.Errorf("%s: payload of %d bytes: more than mqtt.publish sends (%d bytes)", call, len(data), MaxPayload)
 	}
 	job, err := h.Job(th)
 	if err != nil {

@@ -85,3 +85,26 @@ func TestMQTTPublishFails(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// A payload over MaxPayload is refused before it takes the job's
+// connection: nothing is published.
+func TestMQTTPayloadCap(t *testing.T) {
+	job := jobFor(t, map[string]string{"scripts.mqtt publish": "lab/#"})
+	var got []int
+	job.Publish = func(topic string, payload []byte, qos byte, retain bool) error {
+		got = append(got, len(payload))
+		return nil
+	}
+	_, err := run(t, context.Background(), job, fmt.Sprintf("def main():\n    mqtt.publish(\"lab/big\", \"x\" * %d)\n", MaxPayload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, context.Background(), job, fmt.Sprintf("def main():\n    mqtt.publish(\"lab/big\", {\"x\": \"x\" * %d})\n", MaxPayload))
+	want := fmt.Sprintf(`mqtt.publish("lab/big"): payload of %d bytes: more than mqtt.publish sends (%d bytes)`, MaxPayload+8, MaxPayload)
+	if err == nil || err.Error() != want {
+		t.Errorf("%v\nwant %s", err, want)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]int{MaxPayload}) {
+		t.Errorf("published payloads of %v bytes", got)
+	}
+}
