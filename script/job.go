@@ -100,6 +100,11 @@ func JobFromModule(m *Module) (*JobScript, error) {
 	if s.settings, err = readSettings(file, globals); err != nil {
 		return nil, err
 	}
+	if settingType(s.settings, "duration") != "" {
+		// The settings layer reads duration as an automation's period, in
+		// minutes, bounded and cast to a float: never what a job means by it.
+		return nil, fmt.Errorf("%s: settings: %w", file, &settingError{name: "duration", msg: "duration is an automation's period in minutes (from 1 s to 30 days), not a custom job's: name this setting otherwise (such as \"pulse_seconds\"); a job's period is interval, in seconds"})
+	}
 	if t := settingType(s.settings, customjob.IntervalSetting); t != "" {
 		if t != payload.TypeFloat && t != payload.TypeNumber {
 			return nil, intervalError(file, fmt.Sprintf("interval is the period of run() in seconds: want a number, got a %s", t))
