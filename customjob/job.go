@@ -2,7 +2,8 @@
 // script that declares job_name), as a job of the unit: upstream's state
 // machine on $state, settings published retained and settable with /set, a
 // periodic run() every interval seconds on the unit's scheduler, handlers
-// for MQTT messages it subscribes to, and readings it publishes under
+// for MQTT messages it subscribes to (never the job's own readings, state
+// or log lines: own.go), and readings it publishes under
 // pioreactor/<unit>/<experiment>/<job_name>/<name>.
 //
 // run() and the handlers run on one actor, one at a time, never
@@ -172,7 +173,11 @@ func Start(env *runtime.Env, o Options) (*Job, error) {
 	if subs := prog.Subscriptions(); len(subs) > 0 {
 		j.msgs = sched.NewInbox[pubsub.Message](env.Sched)
 		for _, f := range subs {
-			if err := job.Subscribe(dosing.FullFilter(env.Unit, job.Experiment, f), 2, func(m pubsub.Message) { j.msgs.Put(m) }); err != nil {
+			if err := job.Subscribe(dosing.FullFilter(env.Unit, job.Experiment, f), 2, func(m pubsub.Message) {
+				if !j.ownMessage(m.Topic) {
+					j.msgs.Put(m)
+				}
+			}); err != nil {
 				return fail(err)
 			}
 		}

@@ -32,3 +32,22 @@ func TestSetIntervalDoesNotCancelAHandlerMidRun(t *testing.T) {
 		t.Errorf("a /set of interval was logged as a stop:\n%s", h.logs())
 	}
 }
+
+func TestHandlersDoNotSeeTheJobsOwnMessages(t *testing.T) {
+	h := newHarness(t)
+	p := &fakeProgram{name: "echo", subs: []string{"#"}}
+	p.handle = func(ctx context.Context, j *Job, m pubsub.Message) error {
+		if len(p.handled) > 50 {
+			return nil // the loop this test looks for; end it
+		}
+		j.Log.Warning("saw %s", m.Topic)
+		return j.Publish("last", string(m.Payload))
+	}
+	h.start(p, nil)
+	h.set("od_reading/ods", "x")
+	h.set("echo/command", "go") // a topic of the job's that it does not publish
+	h.advance(time.Minute)
+	if got := p.handled; len(got) != 2 || got[0] != "x" || got[1] != "go" {
+		t.Errorf("handled %d messages %.80q; want only [x go], not the job's own readings, state and log lines", len(got), got)
+	}
+}
