@@ -1,6 +1,7 @@
 package script
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -416,6 +417,19 @@ func (q Requires) Missing(cfg *config.Config) []Diagnostic {
 		}
 	}
 	return out
+}
+
+// CheckRequires is what a start does with the requires of the script at
+// path (source src): an error of one line per pump or device that cfg
+// lacks (Missing), or nil. A script that does not parse has no requires
+// to check: its load says why.
+func CheckRequires(path string, src []byte, cfg *config.Config) error {
+	h, _ := ReadHeader(path, src)
+	var missing []error
+	for _, d := range h.Requires.Missing(cfg) {
+		missing = append(missing, errors.New(d.String()))
+	}
+	return errors.Join(missing...)
 }
 
 func sortedInts(m map[int]bool) []string {

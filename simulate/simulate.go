@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/piolab/pio/config"
@@ -18,6 +19,7 @@ import (
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/sched"
+	"github.com/piolab/pio/script"
 	"github.com/piolab/pio/topic"
 	"github.com/piolab/pio/unit"
 )
@@ -101,6 +103,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	prog, err := unit.LoadProgram(o.Script, o.Unit, o.Experiment)
 	if err != nil {
 		return nil, err
+	}
+	// The pumps and devices the script requires, against the simulated
+	// unit's config, as a start checks them (unit.CheckScript).
+	if src, err := os.ReadFile(o.Script); err == nil { // else one of pio's own
+		if err := script.CheckRequires(o.Script, src, cfg); err != nil {
+			return nil, err
+		}
 	}
 	clk := sched.NewVirtual(Epoch)
 	end := Epoch.Add(o.For)
