@@ -64,6 +64,13 @@ func (e *CheckError) Error() string {
 // own library is allowed: the installed script shadows it for pio
 // run-script NAME (Entry.Shadows says so).
 func (l *Library) Install(src string, o InstallOptions) (*Installed, error) {
+	switch {
+	case filepath.Ext(src) != ".star":
+		return nil, fmt.Errorf("%s: a script is a .star file", src)
+	case script.IsTestFile(src):
+		return nil, fmt.Errorf("%s: a script's tests, not a script: install %s (pio scripts test runs its tests)",
+			src, strings.TrimSuffix(filepath.Base(src), "_test.star")+".star")
+	}
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return nil, err
@@ -80,6 +87,9 @@ func (l *Library) Install(src string, o InstallOptions) (*Installed, error) {
 	d, err := script.Describe(abs, b)
 	if err != nil {
 		return nil, err
+	}
+	if d.Family == "library" {
+		return nil, fmt.Errorf("%s: a module of helpers that scripts load(), not a script: install the script that loads it (its modules come with it)", src)
 	}
 	if err := checkName(d.Name); err != nil {
 		return nil, fmt.Errorf("%s: the script's name %v; set job_name or automation_name", src, err)

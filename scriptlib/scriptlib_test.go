@@ -397,3 +397,30 @@ func BenchmarkList(b *testing.B) {
 		}
 	})
 }
+
+// Only a script installs: not its tests, not a module of helpers that
+// scripts load, not a file that is not a .star file. Each is refused with
+// what to install instead, and nothing is left in the library.
+func TestInstallRefusesWhatIsNotAScript(t *testing.T) {
+	src := t.TempDir()
+	write(t, src, map[string]string{
+		"pumps_test.star": "def test_doses():\n    assert.true(simulate(hours = 1).media_ml > 0)\n",
+		"helpers.star":    more,
+		"pumps.txt":       pumpsV1,
+	})
+	tests := []struct{ file, want string }{
+		{"pumps_test.star", "pumps_test.star: a script's tests, not a script: install pumps.star (pio scripts test runs its tests)"},
+		{"helpers.star", "helpers.star: a module of helpers that scripts load(), not a script: install the script that loads it (its modules come with it)"},
+		{"pumps.txt", "pumps.txt: a script is a .star file"},
+	}
+	l := newLibrary(t)
+	for _, tt := range tests {
+		_, err := l.Install(filepath.Join(src, tt.file), InstallOptions{})
+		if err == nil || err.Error() != filepath.Join(src, tt.want) {
+			t.Errorf("Install(%s): error %v\nwant %s", tt.file, err, filepath.Join(src, tt.want))
+		}
+	}
+	if des, _ := os.ReadDir(l.Dir); len(des) != 0 {
+		t.Errorf("left %v in the library", des)
+	}
+}
