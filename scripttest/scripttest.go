@@ -50,7 +50,15 @@ type Options struct {
 	Out io.Writer
 	// MaxSteps bounds each test's Starlark steps; 0 is the default, MaxSteps.
 	MaxSteps uint64
+	// MaxHours bounds the hours each test (and the top level) may simulate
+	// in all, over all its simulate() calls; 0 is the default, MaxHours.
+	MaxHours float64
 }
+
+// MaxHours bounds the hours a test simulates in all: a year of virtual
+// time, some minutes of CPU. A simulate() call is one Starlark step, so the
+// step limit alone would let simulate() in a loop run for days.
+const MaxHours = maxHours
 
 // Result is the outcome of one test.
 type Result struct {
@@ -103,6 +111,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 	if o.MaxSteps == 0 {
 		o.MaxSteps = MaxSteps
 	}
+	if o.MaxHours == 0 {
+		o.MaxHours = MaxHours
+	}
 	if filepath.Ext(file) != ".star" {
 		return nil, fmt.Errorf("%s: want a script (FILE.star) or its test file (FILE_test.star)", file)
 	}
@@ -122,7 +133,7 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{TestFile: testFile, Script: scriptFile}
-	sim := &simulator{script: scriptFile}
+	sim := &simulator{script: scriptFile, maxHours: o.MaxHours}
 	globals, err := loadTestFile(ctx, testFile, src, sim, o.MaxSteps)
 	if err != nil {
 		return nil, err
@@ -221,6 +232,7 @@ func watch(ctx context.Context, th *starlark.Thread) (stop func()) {
 func newThread(name string, maxSteps uint64, print func(string)) *starlark.Thread {
 	th := &starlark.Thread{Name: name, Print: func(_ *starlark.Thread, msg string) { print(msg) }}
 	th.SetMaxExecutionSteps(maxSteps)
+	th.SetLocal(hoursKey, new(float64)) // the hours its simulate() calls ran
 	return th
 }
 
@@ -328,7 +340,7 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-const ctxKey = "scripttest.ctx"
+const ctxKey, hoursKey = "scripttest.ctx", "scripttest.hours"
 
 // threadContext is the context of a test file's thread.
 func threadContext(th *starlark.Thread) context.Context {

@@ -191,3 +191,30 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// simulate() in a loop stops at the hours a test may simulate in all (the
+// step limit does not see them: one call is one step), and each test, and
+// the top level, has its own budget.
+func TestSimulatedHoursPerTest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/feeder.star", []byte("api_version = 1\n\ndef execute():\n    pass\n"), 0o644)
+	os.WriteFile(dir+"/feeder_test.star", []byte(`first = simulate(hours = 0.02)
+
+def test_loops():
+    for i in range(1000):
+        simulate(hours = 0.02)
+
+def test_has_its_own_budget():
+    simulate(hours = 0.02)
+    simulate(hours = 0.02)
+`), 0o644)
+	_, out := run(t, dir+"/feeder.star", Options{MaxHours: 0.05})
+	want := `FAIL  test_loops
+      feeder_test.star:5:17: simulate: 0.02 more hours would make 0.06 in this test, above the 0.05 hours a test may simulate in all (simulate() in a loop?)
+PASS  test_has_its_own_budget
+FAIL  feeder_test.star: 1 of 2 tests failed
+`
+	if out != want {
+		t.Errorf("report:\n%s\nwant:\n%s", out, want)
+	}
+}

@@ -34,7 +34,8 @@ const simUnit, simExperiment = "sim", "sim"
 
 // simulator runs the script under test for simulate(...).
 type simulator struct {
-	script string // the script's path
+	script   string  // the script's path
+	maxHours float64 // the hours a thread may simulate in all
 }
 
 // simulate(hours=24, settings={}, seed=1, config={}, target_temperature=None,
@@ -59,6 +60,13 @@ func (s *simulator) simulate(th *starlark.Thread, b *starlark.Builtin, args star
 	h, ok := starlark.AsFloat(hours)
 	if !ok || !(h > 0 && h <= maxHours) {
 		return nil, fmt.Errorf("simulate: hours %s: want more than 0 and at most %d (a year)", hours, maxHours)
+	}
+	if used, ok := th.Local(hoursKey).(*float64); ok {
+		if *used+h > s.maxHours {
+			return nil, fmt.Errorf("simulate: %g more hours would make %g in this test, above the %g hours a test may simulate in all (simulate() in a loop?)",
+				h, *used+h, s.maxHours)
+		}
+		*used += h
 	}
 	o := simulate.Options{Script: s.script, For: time.Duration(h * float64(time.Hour)), Seed: int64(seed),
 		Series: true, Alone: alone, Unit: simUnit, Experiment: simExperiment}
