@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/readings"
+	"github.com/piolab/pio/sched"
 	"github.com/piolab/pio/scripthw"
 	"github.com/piolab/pio/topic"
 )
@@ -211,26 +213,47 @@ func (s *JobScript) Handle(ctx context.Context, j *customjob.Job, m pubsub.Messa
 }
 
 // call runs fn on a new thread of the job, stopped when ctx ends or by the
-// guards. fn must return None.
+// guards: max_script_steps, and max_execute_minutes, which ends the run's
+// context at its deadline whatever it waits on (a sleep, a reading, an HTTP
+// request). fn must return None.
 func (s *JobScript) call(ctx context.Context, j *customjob.Job, fn *starlark.Function, args starlark.Tuple) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	what := fn.Name() + "()"
+	clk := j.Env().Sched
+	deadline := j.ExecDeadline(clk.Now())
+	overdue := fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, j.Limits.MaxExecute)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog(clk, ctx, deadline, func() { cancel(overdue) })
 	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { j.Log.Info("%s", msg) }}
 	th.SetLocal(scriptInfoKey, s.info)
-	builtins.SetHost(th, &jobHost{j: j, what: what, deadline: j.ExecDeadline(j.Env().Sched.Now())})
+	builtins.SetHost(th, &jobHost{j: j, what: what, deadline: deadline})
 	builtins.SetContext(th, ctx)
 	th.SetMaxExecutionSteps(j.Limits.MaxSteps)
 	stop := context.AfterFunc(ctx, func() { th.Cancel("the job was stopped") })
 	defer stop()
 	v, err := starlark.Call(th, fn, args, nil)
 	if err != nil {
-		return FormatError(err, th, j.Limits.MaxSteps, "max_script_steps")
+		err = FormatError(err, th, j.Limits.MaxSteps, "max_script_steps")
+		var e *Error
+		if context.Cause(ctx) == overdue && errors.As(err, &e) {
+			return &Error{Pos: e.Pos, Msg: overdue.Error(), cause: err}
+		}
+		return err
 	}
 	if v != starlark.None {
 		return fmt.Errorf("%s: %s returned %s; a job publishes with publish(name, value), and its functions return None", fn.Position(), what, v.Type())
 	}
 	return nil
+}
+
+// watchdog calls fire when the clock reaches at, unless ctx ends first.
+func watchdog(clk sched.Scheduler, ctx context.Context, at time.Time, fire func()) {
+	sig := clk.NewSignal()
+	clk.Go("max_execute_minutes", func() {
+		if notified, err := sig.WaitUntil(ctx, at); err == nil && !notified {
+			fire()
+		}
+	})
 }
 
 // jobHost adapts a custom job to builtins.JobHost (with config_get, the

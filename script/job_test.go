@@ -173,3 +173,23 @@ func TestJobStopCancelsAScriptMidRun(t *testing.T) {
 		t.Errorf("failures %d, logs %q", st.j.Failures(), st.logs)
 	}
 }
+
+// max_execute_minutes bounds a run's every wait, not only sleep: a run
+// waiting on a reading (or an HTTP request) past it is stopped there.
+func TestJobRunWaitingPastMaxExecuteIsStopped(t *testing.T) {
+	u := newUnit(t)
+	u.env.Config.Set("dosing_automation.config", "max_execute_minutes", "0.05") // 3 s
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "test"})
+	ctl.Publish("pioreactor/u1/e1/od_reading/$state", []byte("ready"), 2, true) // running, no reading yet
+	path := filepath.Join(t.TempDir(), "waits.star")
+	os.WriteFile(path, []byte("job_name = \"waits\"\ndef run():\n    latest_od()\n"), 0o644)
+	st := startJob(t, u, path, nil)
+	u.clk.RunUntil(context.Background(), epoch.Add(time.Minute))
+	errs := st.errors()
+	if len(errs) != 1 || errs[0] != "waits.star:3:14: run() ran past its limit of 3s (max_execute_minutes) and was stopped" {
+		t.Errorf("logged %q; want the run stopped at its limit, at the call it waited in", errs)
+	}
+	if st.j.Failures() != 1 || !st.done {
+		t.Errorf("failures %d, done %v", st.j.Failures(), st.done)
+	}
+}
