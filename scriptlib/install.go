@@ -100,6 +100,11 @@ func (l *Library) Install(src string, o InstallOptions) (*Installed, error) {
 	}
 	m.InstalledAt = l.Now().UTC().Truncate(time.Second)
 
+	unlock, err := l.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	status := "installed"
 	dir := filepath.Join(l.Dir, d.Name)
 	if _, err := os.Lstat(dir); err == nil {

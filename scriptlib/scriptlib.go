@@ -55,8 +55,15 @@ func Open(home string) *Library {
 // names, so it is also a safe folder name.
 var nameRe = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
 
+// maxName is the longest installed name: a folder name, with room for the
+// prefix and suffix of the folder an install writes first.
+const maxName = 64
+
 // checkName refuses a name that cannot be an installed script's.
 func checkName(name string) error {
+	if len(name) > maxName {
+		return fmt.Errorf("%q... is %d characters long; a script name has at most %d", name[:20], len(name), maxName)
+	}
 	if !nameRe.MatchString(name) {
 		return fmt.Errorf("%q is not a script name: want lower-case letters and digits joined by _ (e.g. ph_reading)", name)
 	}
@@ -117,6 +124,14 @@ func (l *Library) Remove(name string) error {
 	}
 	dir := filepath.Join(l.Dir, name)
 	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s: %w", name, ErrNotInstalled)
+	}
+	unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(dir); err != nil { // removed while it waited
 		return fmt.Errorf("%s: %w", name, ErrNotInstalled)
 	}
 	// Renamed aside first, so the name is gone at once even if deleting

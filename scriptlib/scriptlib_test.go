@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -86,7 +87,7 @@ func leftovers(t *testing.T, l *Library) []string {
 	}
 	var out []string
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".") {
+		if strings.HasPrefix(de.Name(), ".") && de.Name() != lockFile {
 			out = append(out, de.Name())
 		}
 	}
@@ -419,6 +420,60 @@ func TestInstallRefusesWhatIsNotAScript(t *testing.T) {
 		if err == nil || err.Error() != filepath.Join(src, tt.want) {
 			t.Errorf("Install(%s): error %v\nwant %s", tt.file, err, filepath.Join(src, tt.want))
 		}
+	}
+	if des, _ := os.ReadDir(l.Dir); len(des) != 0 {
+		t.Errorf("left %v in the library", des)
+	}
+}
+
+// Installs and removals that run at once never leave a broken entry or a
+// leftover folder: each entry is whole, whichever won.
+func TestConcurrentInstallAndRemove(t *testing.T) {
+	src := t.TempDir()
+	write(t, src, map[string]string{"v1/pumps.star": pumpsV1, "v2/pumps.star": pumpsV2, "h/halves.star": withHelpers, "h/helpers.star": helpers, "h/lib/more.star": more})
+	l := newLibrary(t)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch i % 4 {
+			case 0:
+				l.Install(filepath.Join(src, "v1/pumps.star"), InstallOptions{Force: true})
+			case 1:
+				l.Install(filepath.Join(src, "v2/pumps.star"), InstallOptions{Force: true})
+			case 2:
+				l.Install(filepath.Join(src, "h/halves.star"), InstallOptions{})
+			case 3:
+				l.Remove("three_pumps")
+			}
+		}()
+	}
+	wg.Wait()
+	entries, err := l.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Problem != "" {
+			t.Errorf("%s: %s", e.Name, e.Problem)
+		}
+	}
+	if left := leftovers(t, l); len(left) > 0 {
+		t.Errorf("left behind %v", left)
+	}
+}
+
+// A name too long for a folder of the library is refused as a name, with
+// its limit, before anything is written.
+func TestInstallRefusesANameTooLong(t *testing.T) {
+	src := t.TempDir()
+	name := strings.Repeat("a", 240)
+	write(t, src, map[string]string{"long.star": strings.Replace(pumpsV1, `"three_pumps"`, `"`+name+`"`, 1)})
+	l := newLibrary(t)
+	_, err := l.Install(filepath.Join(src, "long.star"), InstallOptions{})
+	if err == nil || !strings.Contains(err.Error(), "is 240 characters long; a script name has at most 64") {
+		t.Errorf("error %v", err)
 	}
 	if des, _ := os.ReadDir(l.Dir); len(des) != 0 {
 		t.Errorf("left %v in the library", des)
