@@ -115,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	end := Epoch.Add(o.For)
 	clk.SetLimit(end)
 	broker := pubsub.NewMemory()
-	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}, Automation: prog.Name(), AutomationJob: prog.Family.Job}
+	sum := &Summary{Simulated: o.For, EventML: map[string]float64{}, Automation: prog.Name(), AutomationJob: prog.Family.Job, CustomJob: prog.Job != nil}
 	sum.Liquid.ModelStart = runtime.DefaultLiquidState(opts).CurrentVolumeML
 	t := &tally{sum: sum, epoch: Epoch, spent: map[string]time.Duration{}, pumps: map[string]*pumpTally{},
 		stateTopic:     topic.State(o.Unit, o.Experiment, prog.Family.Job),

@@ -24,6 +24,9 @@ type Summary struct {
 	Simulated     time.Duration
 	Wall          time.Duration
 	Messages      int
+	// CustomJob is a script that declares job_name: it runs as its own
+	// job and has no execute_io_action.
+	CustomJob bool
 	// Doses counts the execute_io_action calls that completed
 	// (IOActions.Completed); every pump run is in Pumps.
 	Doses int
@@ -232,7 +235,10 @@ func shortDuration(d time.Duration) string {
 func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "simulated %v of %s in %v (%d MQTT messages)\n", s.Simulated, s.Automation, s.Wall.Round(time.Millisecond), s.Messages)
 	io := s.IOActions
-	fmt.Fprintf(w, "script errors: %d   execute_io_action calls: %d started, %d completed, %d failed", s.Errors, io.Started, io.Completed, io.Failed)
+	fmt.Fprintf(w, "script errors: %d", s.Errors)
+	if !s.CustomJob {
+		fmt.Fprintf(w, "   execute_io_action calls: %d started, %d completed, %d failed", io.Started, io.Completed, io.Failed)
+	}
 	if io.Interrupted > 0 {
 		fmt.Fprintf(w, ", %d interrupted", io.Interrupted)
 	}
@@ -306,7 +312,11 @@ func plural(n int, one, many string) string {
 
 func (s *Summary) printStates(w io.Writer) {
 	parts := stateParts(s.States)
-	fmt.Fprintf(w, "automation time in each state: %s; final state: %s\n", strings.Join(parts, ", "), s.FinalState)
+	what := "automation"
+	if s.CustomJob {
+		what = "custom job " + s.AutomationJob + ","
+	}
+	fmt.Fprintf(w, "%s time in each state: %s; final state: %s\n", what, strings.Join(parts, ", "), s.FinalState)
 	for i, sl := range s.Sleeps {
 		if i == maxMessages {
 			fmt.Fprintf(w, "  ... and %d more times asleep\n", len(s.Sleeps)-i)

@@ -192,3 +192,21 @@ func TestWasteAndSpillAreExplained(t *testing.T) {
 		t.Errorf("summary:\n%s", out)
 	}
 }
+
+func TestACustomJobsSummarySpeaksOfAJob(t *testing.T) {
+	s, err := Run(context.Background(), Options{Script: "../scripts/examples/culture_watch.star", For: time.Hour, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := summaryText(s)
+	for _, bad := range []string{"execute_io_action", "automation time in each state"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("a custom job's summary speaks of %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{"script errors: 0\n", "custom job culture_watch, time in each state: ready"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
