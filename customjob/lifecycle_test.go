@@ -2,10 +2,12 @@ package customjob
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/piolab/pio/pubsub"
+	"github.com/piolab/pio/runtime"
 )
 
 func TestSetIntervalDoesNotCancelAHandlerMidRun(t *testing.T) {
@@ -49,5 +51,26 @@ func TestHandlersDoNotSeeTheJobsOwnMessages(t *testing.T) {
 	h.advance(time.Minute)
 	if got := p.handled; len(got) != 2 || got[0] != "x" || got[1] != "go" {
 		t.Errorf("handled %d messages %.80q; want only [x go], not the job's own readings, state and log lines", len(got), got)
+	}
+}
+
+// A lost broker connection neither stops the job nor its runs, as the
+// automations go on; back online it republishes its state, settings and
+// readings (a last will of "lost" is then overwritten).
+func TestBrokerLossAndReconnect(t *testing.T) {
+	h := newHarness(t)
+	n := 0
+	p := every(10, func(ctx context.Context, j *Job) error { n++; return j.Publish("n", int64(n)) })
+	j := h.start(p, nil)
+	h.advance(5 * time.Second)
+	pubsub.LoseConnection(j.Client(), errors.New("network down"))
+	h.advance(20 * time.Second)
+	if j.Connected() || j.State() != runtime.Ready || n != 3 {
+		t.Fatalf("connected %v, state %s, runs %d; want the job ready and running while offline", j.Connected(), j.State(), n)
+	}
+	pubsub.Reconnect(j.Client())
+	h.advance(0)
+	if h.last("ph_reading/$state") != "ready" || h.last("ph_reading/n") != "3" || h.last("ph_reading/interval") != "10.0" {
+		t.Errorf("after reconnecting: $state %s, n %s, interval %s", h.last("ph_reading/$state"), h.last("ph_reading/n"), h.last("ph_reading/interval"))
 	}
 }
