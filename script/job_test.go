@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/piolab/pio/customjob"
+	"github.com/piolab/pio/hw/sim"
 	"github.com/piolab/pio/pubsub"
 	"github.com/piolab/pio/runtime"
+	"github.com/piolab/pio/scripthw"
 )
 
 func TestJobLoadErrors(t *testing.T) {
@@ -191,5 +193,33 @@ func TestJobRunWaitingPastMaxExecuteIsStopped(t *testing.T) {
 	}
 	if st.j.Failures() != 1 || !st.done {
 		t.Errorf("failures %d, done %v", st.j.Failures(), st.done)
+	}
+}
+
+// A stop while a handler runs (mid-sleep, an output of hw on) cancels the
+// handler, halts and closes the output, and leaves no session behind.
+func TestJobStopDuringAHandlerTurnsItsOutputsOff(t *testing.T) {
+	u := newUnit(t)
+	u.env.Config.Set(scripthw.Section, "pwm", "5")
+	path := filepath.Join(t.TempDir(), "heater.star")
+	os.WriteFile(path, []byte("job_name = \"heater\"\ndef on_rpm(topic, payload):\n    hw.pwm(5).set(50)\n    sleep(600)\n    publish(\"done\", True)\nhandlers = {\"stirring/target_rpm\": on_rpm}\n"), 0o644)
+	st := startJob(t, u, path, nil)
+	ctl := u.broker.Connect(pubsub.Options{ClientID: "test"})
+	ctl.Publish("pioreactor/u1/e1/stirring/target_rpm", []byte("500"), 1, false)
+	u.clk.RunUntil(context.Background(), epoch.Add(10*time.Second))
+	reactor := u.env.Board.(*sim.Reactor)
+	if d := reactor.DutyTrace(); len(d) == 0 || d[len(d)-1].Channel != 5 || d[len(d)-1].Duty != 50 {
+		t.Fatalf("duty trace %+v, want channel 5 at 50", d)
+	}
+	ctl.Publish("pioreactor/u1/e1/heater/$state/set", []byte("disconnected"), 1, false)
+	u.clk.RunUntil(context.Background(), epoch.Add(11*time.Second))
+	if !st.done || len(st.payloads("heater/done")) != 0 {
+		t.Fatalf("done %v, published %q", st.done, st.payloads("heater/done"))
+	}
+	if d := reactor.DutyTrace(); d[len(d)-1].Channel != 5 || d[len(d)-1].Duty != 0 {
+		t.Errorf("duty trace %+v, want channel 5 off at the stop", d)
+	}
+	if n := scripthw.Owners(); n != 0 {
+		t.Errorf("%d jobs hold hardware after the stop", n)
 	}
 }
