@@ -108,7 +108,7 @@ func JobFromModule(m *Module) (*JobScript, error) {
 		return nil, fmt.Errorf("%s: settings: %w", file, &settingError{name: "duration", msg: "duration is an automation's period in minutes (from 1 s to 30 days), not a custom job's: name this setting otherwise (such as \"pulse_seconds\"); a job's period is interval, in seconds"})
 	}
 	if t := settingType(s.settings, customjob.IntervalSetting); t != "" {
-		if t != payload.TypeFloat && t != payload.TypeNumber {
+		if t != payload.TypeFloat && t != payload.TypeNumber && t != payload.TypeInteger {
 			return nil, intervalError(file, fmt.Sprintf("interval is the period of run() in seconds: want a number, got a %s", t))
 		}
 		if s.run == nil {

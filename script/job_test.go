@@ -223,3 +223,15 @@ func TestJobStopDuringAHandlerTurnsItsOutputsOff(t *testing.T) {
 		t.Errorf("%d jobs hold hardware after the stop", n)
 	}
 }
+
+func TestJobIntervalOfTypeInt(t *testing.T) {
+	u := newUnit(t)
+	st := startJob(t, u, "testdata/job_api/int_interval.star", nil)
+	u.clk.RunUntil(context.Background(), epoch.Add(25*time.Second)) // runs at 0, 10, 20
+	if got := st.payloads("ticks/n"); !reflect.DeepEqual(got, []string{"1", "2", "3"}) {
+		t.Errorf("n %q, want a run every 10 s", got)
+	}
+	if got := st.payloads("ticks/interval"); !reflect.DeepEqual(got, []string{"10"}) {
+		t.Errorf("interval %q", got)
+	}
+}
