@@ -122,17 +122,32 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // bounded to the memory budget of [scripts] memory_limit_mb. This process
 // waits for it, forwards signals to it, and if the child dies (out of memory
 // or otherwise) turns the unit's outputs off and says why in one line.
+//
+// pio scripts check, test and install run a script's top level (and test
+// runs simulations): they run in a child under the same budget, so that a
+// script that asks for all the memory is refused there too.
 func runScriptsInChild(app *cli.App, stdout, stderr *os.File) {
-	for _, cmd := range app.Commands {
-		if cmd.Name != "run-script" && cmd.Name != "simulate" {
-			continue
-		}
-		inner, drivesBoard := cmd.Action, cmd.Name == "run-script"
+	inChild := func(cmd *cli.Command, drivesBoard bool) {
+		inner := cmd.Action
 		cmd.Action = func(c *cli.Context) error {
 			if wantsHelp(c.Args().Slice()) {
 				return inner(c)
 			}
 			return runInChild(c, drivesBoard, stdout, stderr)
+		}
+	}
+	for _, cmd := range app.Commands {
+		switch cmd.Name {
+		case "run-script":
+			inChild(cmd, true)
+		case "simulate":
+			inChild(cmd, false)
+		case "scripts":
+			for _, sub := range cmd.Subcommands {
+				if sub.Name == "check" || sub.Name == "test" || sub.Name == "install" {
+					inChild(sub, false)
+				}
+			}
 		}
 	}
 }
@@ -191,7 +206,7 @@ func scriptBudget(opts unit.Options) budget {
 	if o, _ := cfg.Options(); o.Scripts.MemoryLimitMB != 0 {
 		b.mb = o.Scripts.MemoryLimitMB
 		if v, _ := cfg.Get("scripts", "memory_limit_mb"); v != "" {
-			if f, line, ok := cfg.Source("scripts", "memory_limit_mb"); ok && line > 0 {
+			if f, line, ok := cfg.Source("scripts", "memory_limit_mb"); ok && line > 0 && f != config.SourceDefaults {
 				b.where = fmt.Sprintf("[scripts] memory_limit_mb in %s:%d", f, line)
 			}
 		}

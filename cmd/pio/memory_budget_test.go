@@ -156,3 +156,28 @@ func TestKilledPioStopsTheScriptCleanly(t *testing.T) {
 		t.Errorf("dosing events %v: want an early-stop correction last", ev)
 	}
 }
+
+// pio scripts check, install and test run a script's top level: a top
+// level that asks for more than the budget is stopped there too, in one
+// line, and nothing is installed.
+func TestScriptsCommandsKeepTheBudget(t *testing.T) {
+	dir, _ := budgetHome(t, "", "pass")
+	script := filepath.Join(dir, "greedy_top.star")
+	os.WriteFile(script, []byte("api_version = 1\nX = \"x\" * 900000000\n\ndef execute():\n    pass\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "greedy_top_test.star"), []byte("def test_runs():\n    simulate(hours = 1)\n"), 0o644)
+	want := fmt.Sprintf("pio: the script was stopped: it needed more than its memory budget of %d MB ([scripts] memory_limit_mb in %s:5)\n",
+		testBudgetMB, filepath.Join(dir, "config.ini"))
+	for _, args := range [][]string{{"scripts", "check", script}, {"scripts", "install", script}, {"scripts", "test", script}} {
+		code, _, stderr, maxRSS := runToEnd(t, pio(t, dir, args...))
+		if code != 1 || !strings.HasSuffix(stderr, want) {
+			t.Errorf("pio %s: exit status %d, stderr\n%s\nwant status 1 and a last line %q", strings.Join(args, " "), code, stderr, want)
+		}
+		noDump(t, stderr)
+		if maxRSS >= 2*testBudgetMB<<20 {
+			t.Errorf("pio %s: peak RSS %d MB, want less than %d MB", strings.Join(args, " "), maxRSS>>20, 2*testBudgetMB)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "scripts", "greedy_top")); !os.IsNotExist(err) {
+		t.Errorf("the greedy script is in the library: %v", err)
+	}
+}
