@@ -106,6 +106,7 @@ settings = {
     "target": None,
     "count": N,
     "duration": 2 * 10,
+    "label": "x" * 900000000,
 }
 
 def execute():
@@ -126,7 +127,8 @@ def execute():
 		`{"name":"mode","type":"string","default":"fast","choices":["fast","slow"]},` +
 		`{"name":"target","type":"float","default":null,"required":true},` +
 		`{"name":"count","type":"","default":null,"computed":true},` +
-		`{"name":"duration","type":"float","default":20}]}`
+		`{"name":"duration","type":"float","default":20},` +
+		`{"name":"label","type":"","default":null,"computed":true}]}`
 	if string(b) != want {
 		t.Errorf("description\n got %s\nwant %s", b, want)
 	}

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -121,9 +122,71 @@ func (d *Description) addSetting(key, value syntax.Expr) {
 // literalSteps bounds the evaluation of a setting's declaration.
 const literalSteps = 10_000
 
-// evalLiteral evaluates an expression that uses no names.
+// evalLiteral evaluates an expression made of literals only: strings,
+// numbers and arithmetic on numbers (60 * 24), True, False, None, and
+// lists, tuples and dicts of them. Anything else ("x" * 900000000 too: a step of the
+// interpreter, and a GB of memory) is computed, and Describe does not
+// compute.
 func evalLiteral(e syntax.Expr) (starlark.Value, error) {
+	if !isLiteral(e) {
+		return nil, fmt.Errorf("not a literal")
+	}
 	th := &starlark.Thread{Name: "describe"}
 	th.SetMaxExecutionSteps(literalSteps)
 	return starlark.EvalExprOptions(FileOptions, th, e, nil)
+}
+
+// isLiteral reports whether e is made of literals only (evalLiteral).
+func isLiteral(e syntax.Expr) bool {
+	switch x := e.(type) {
+	case *syntax.Literal:
+		return true
+	case *syntax.Ident:
+		return x.Name == "True" || x.Name == "False" || x.Name == "None"
+	case *syntax.UnaryExpr, *syntax.BinaryExpr:
+		return isNumber(e)
+	case *syntax.ParenExpr:
+		return isLiteral(x.X)
+	case *syntax.ListExpr:
+		for _, el := range x.List {
+			if !isLiteral(el) {
+				return false
+			}
+		}
+		return true
+	case *syntax.TupleExpr:
+		for _, el := range x.List {
+			if !isLiteral(el) {
+				return false
+			}
+		}
+		return true
+	case *syntax.DictExpr:
+		for _, el := range x.List {
+			kv := el.(*syntax.DictEntry)
+			if !isLiteral(kv.Key) || !isLiteral(kv.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// isNumber reports whether e is a number literal, or arithmetic on them.
+func isNumber(e syntax.Expr) bool {
+	switch x := e.(type) {
+	case *syntax.Literal:
+		return x.Token == syntax.INT || x.Token == syntax.FLOAT
+	case *syntax.ParenExpr:
+		return isNumber(x.X)
+	case *syntax.UnaryExpr:
+		return (x.Op == syntax.MINUS || x.Op == syntax.PLUS) && isNumber(x.X)
+	case *syntax.BinaryExpr:
+		switch x.Op {
+		case syntax.PLUS, syntax.MINUS, syntax.STAR, syntax.SLASH, syntax.SLASHSLASH, syntax.PERCENT:
+			return isNumber(x.X) && isNumber(x.Y)
+		}
+	}
+	return false
 }
