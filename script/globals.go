@@ -79,6 +79,25 @@ func readAutomationName(file string, globals starlark.StringDict) (string, error
 	return name, nil
 }
 
+// atSetting points an error in one setting's declaration (a
+// *settingError) at that setting's entry in the settings dict, as
+// pio scripts check does, so that a start says file:line:col too. Other
+// errors pass through.
+func (m *Module) atSetting(err error) error {
+	var se *settingError
+	if !errors.As(err, &se) {
+		return err
+	}
+	f, perr := FileOptions.Parse(m.File, m.src, 0)
+	if perr != nil {
+		return err
+	}
+	if pos := settingPosition(f, se.name); pos != "" {
+		return &Error{Pos: pos, Msg: se.msg, cause: err}
+	}
+	return err
+}
+
 // readSettings reads the optional settings dict of name: default, or
 // name: {"default": ..., "type": ..., "min": ..., ...} (settingDecl,
 // schemaDecl; a None default declares a required setting).

@@ -31,7 +31,7 @@ func TestAutomationGlobalsAreReadAlikeByEveryFamily(t *testing.T) {
 		{"def execute(x):\n    pass\n", "execute() must take no parameters"},
 		{"settings = [1]\ndef execute():\n    pass\n", "g.star: settings: got list, want a dict of name: default"},
 		{"settings = {1: 2}\ndef execute():\n    pass\n", "g.star: settings: key 1 is not a string"},
-		{"settings = {\"state\": 1}\ndef execute():\n    pass\n", `g.star: settings: setting name "state"`},
+		{"settings = {\"state\": 1}\ndef execute():\n    pass\n", `:13: setting name "state"`},
 		{"def check_a(v):\n    pass\ndef check_b(v):\n    pass\ndef execute():\n    pass\n", `there is no setting "a" in the settings dict`},
 		{"settings = {\"a\": 1}\ncheck_a = 1\ndef execute():\n    pass\n", "g.star: check_a must be a function of one parameter (the value)"},
 	} {

@@ -73,7 +73,7 @@ func LEDFromModule(m *Module) (*LEDScript, error) {
 	file, globals := m.File, m.Globals
 	g, err := readAutomationGlobals(file, globals, "a light program defines execute(), which runs when the job is ready and when run_again_in says")
 	if err != nil {
-		return nil, err
+		return nil, m.atSetting(err)
 	}
 	s := &LEDScript{Path: m.Path, file: file, automationGlobals: g, info: &scriptInfo{globals: globals, src: m.src}, store: m.Store}
 	if v, ok := globals["on_setting_changed"]; ok {

@@ -52,8 +52,9 @@ func TestSettingsSchema(t *testing.T) {
 		src := "settings = {\"v\": " + tt.decl + "}\ndef execute():\n    pass\n"
 		s, err := Load("s.star", []byte(src), "u1", "e1")
 		if tt.err != "" {
-			if err == nil || err.Error() != "s.star: settings: "+tt.err {
-				t.Errorf("%s: err = %v\nwant s.star: settings: %s", tt.decl, err, tt.err)
+			// The error is at the setting's entry, as pio scripts check puts it.
+			if err == nil || err.Error() != "s.star:1:13: "+tt.err {
+				t.Errorf("%s: err = %v\nwant s.star:1:13: %s", tt.decl, err, tt.err)
 			}
 			continue
 		}
@@ -70,7 +71,7 @@ func TestSettingsSchema(t *testing.T) {
 func TestDurationSchemaIsAFloat(t *testing.T) {
 	src := "settings = {\"duration\": {\"default\": 20, \"type\": \"int\"}}\ndef execute():\n    pass\n"
 	_, err := Load("d.star", []byte(src), "u1", "e1")
-	if err == nil || err.Error() != `d.star: settings: setting duration: duration is in minutes, a float: its type must be "float"` {
+	if err == nil || err.Error() != `d.star:1:13: setting duration: duration is in minutes, a float: its type must be "float"` {
 		t.Errorf("err = %v", err)
 	}
 }

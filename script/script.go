@@ -160,7 +160,7 @@ func DosingFromModule(m *Module) (*Script, error) {
 	file, globals := m.File, m.Globals
 	g, err := readAutomationGlobals(file, globals, "")
 	if err != nil {
-		return nil, err
+		return nil, m.atSetting(err)
 	}
 	s := &Script{Path: m.Path, file: file, automationGlobals: g, store: m.Store, globals: globals,
 		info: &scriptInfo{globals: globals, src: m.src}}

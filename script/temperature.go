@@ -74,7 +74,7 @@ func TemperatureFromModule(m *Module) (*TemperatureScript, error) {
 	}
 	g, err := readAutomationGlobals(m.File, m.Globals, "a temperature automation defines execute(), which runs after each new temperature")
 	if err != nil {
-		return nil, err
+		return nil, m.atSetting(err)
 	}
 	return &TemperatureScript{Path: m.Path, file: m.File, automationGlobals: g, info: &scriptInfo{globals: m.Globals, src: m.src}}, nil
 }
