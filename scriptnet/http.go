@@ -24,6 +24,10 @@ import (
 // allowed_hosts grants.
 const MaxRedirects = 5
 
+// MaxResponseHeaders bounds a response's headers, in bytes, as
+// [scripts.http] max_response_kb bounds its body.
+const MaxResponseHeaders = 64 * 1024
+
 // CheckURL checks that a script may request u: its scheme is http or https
 // and its host is one [scripts.http] allowed_hosts grants, "host" for the
 // scheme's default port or "host:port".
@@ -67,6 +71,7 @@ func orDefault(s, def string) string {
 var transport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
+	t.MaxResponseHeaderBytes = MaxResponseHeaders
 	t.DialContext = (&net.Dialer{Timeout: MaxTimeout, KeepAlive: 30 * time.Second}).DialContext
 	return t
 }()
@@ -176,6 +181,9 @@ func (h Host) do(th *starlark.Thread, r *request) (starlark.Value, error) {
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("%s: headers: want string names and values, got %s: %s", r.call, kv[0].Type(), kv[1].Type())
 			}
+			if err := checkHeader(k, v); err != nil {
+				return nil, fmt.Errorf("%s: headers: %v", r.call, err)
+			}
 			req.Header.Set(k, v)
 		}
 	}
@@ -204,6 +212,28 @@ func (h Host) do(th *starlark.Thread, r *request) (starlark.Value, error) {
 	return response(r.call, resp.StatusCode, resp.Header, string(body), ""), nil
 }
 
+// checkHeader checks a header a script sets: a name made of HTTP's token
+// characters, a value without line breaks or NUL, and not one of those
+// that pio sets itself from the URL and the body (Go would drop them
+// silently).
+func checkHeader(name, value string) error {
+	if name == "" || strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+	}) >= 0 {
+		return fmt.Errorf("%q is not a header name", name)
+	}
+	switch http.CanonicalHeaderKey(name) {
+	case "Host":
+		return fmt.Errorf("%q is set from the URL", name)
+	case "Content-Length", "Transfer-Encoding", "Trailer":
+		return fmt.Errorf("%q is set from the body", name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("the value of %q has a line break or NUL", name)
+	}
+	return nil
+}
+
 // refusal is a redirect that CheckURL refused: an error of the call, not a
 // response.
 type refusal struct{ err error }
@@ -225,6 +255,9 @@ func (h Host) failed(r *request, parent, ctx context.Context, timeout time.Durat
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg = ue.Err.Error()
+	}
+	if strings.Contains(msg, "server response headers exceeded") { // net/http's error, which has no type
+		msg = fmt.Sprintf("response headers over %d kB", MaxResponseHeaders/1024)
 	}
 	if ctx.Err() != nil {
 		msg = fmt.Sprintf("timed out after %s s", seconds(timeout))

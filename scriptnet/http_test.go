@@ -373,3 +373,48 @@ func TestCallTimeout(t *testing.T) {
 		}
 	}
 }
+
+// Response headers are capped too: a server cannot push megabytes into a
+// script through them.
+func TestResponseHeaderCap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 100; i++ {
+			w.Header().Add(fmt.Sprintf("X-Big-%d", i), strings.Repeat("y", 1000))
+		}
+		w.Write([]byte("small"))
+	}))
+	defer srv.Close()
+	job := jobFor(t, map[string]string{"scripts.http allowed_hosts": hostOf(srv)})
+	v, err := run(t, context.Background(), job, fmt.Sprintf("def main():\n    r = http.get(%q)\n    return (r.ok, r.status, len(r.headers), r.error)\n", srv.URL))
+	if err != nil || v.String() != `(False, 0, 0, "response headers over 64 kB")` {
+		t.Errorf("%v, %v", v, err)
+	}
+}
+
+// Headers a script cannot set, or that are not HTTP headers, are errors of
+// the call, and nothing is sent.
+func TestBadRequestHeaders(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	job := jobFor(t, map[string]string{"scripts.http allowed_hosts": hostOf(srv)})
+	for _, c := range []struct{ headers, want string }{
+		{`{"Host": "other.lab"}`, `headers: "Host" is set from the URL`},
+		{`{"host": "other.lab"}`, `headers: "host" is set from the URL`},
+		{`{"Content-Length": "5"}`, `headers: "Content-Length" is set from the body`},
+		{`{"Transfer-Encoding": "chunked"}`, `headers: "Transfer-Encoding" is set from the body`},
+		{`{"X-A": "a\r\nX-B: b"}`, `headers: the value of "X-A" has a line break or NUL`},
+		{`{"X A": "a"}`, `headers: "X A" is not a header name`},
+		{`{"": "a"}`, `headers: "" is not a header name`},
+	} {
+		call := fmt.Sprintf("http.get(%q, headers=%s)", srv.URL, c.headers)
+		_, err := run(t, context.Background(), job, "def main():\n    return "+call+"\n")
+		want := fmt.Sprintf("http.get(%q): %s", srv.URL, c.want)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v\nwant %s", c.headers, err, want)
+		}
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("the server got %q", got)
+	}
+}
