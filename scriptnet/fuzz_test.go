@@ -63,3 +63,38 @@ func FuzzCovers(f *testing.F) {
 		}
 	})
 }
+
+// Whatever the URL, CheckURL never panics, and a URL it allows is http or
+// https to a host:port the grants list (the bare host for the scheme's
+// default port), as the request will dial it.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"http://a.lab/x", "https://A.LAB.:443/", "http://evil@a.lab/", "http://a.lab@evil/",
+		"http://[::1]:9000/", "http://[::ffff:10.0.0.5]/", "http://10.0.0.5./", "http://a.lab:080/", "http://a.lab%2eevil/",
+		"http://a.lab\\@evil/", "http:a.lab", "//a.lab/", "http://[fe80::1%25en0]/", "HTTP://a.lab:/"} {
+		f.Add(s)
+	}
+	g := &Grants{Hosts: map[string]bool{"a.lab": true, "b.lab:8080": true, "[::1]:9000": true, "10.0.0.5": true}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil || g.CheckURL(u) != nil {
+			return
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			t.Fatalf("%q: scheme %q allowed", raw, u.Scheme)
+		}
+		// The request dials the URL as printed: parse it again.
+		again, err := url.Parse(u.String())
+		if err != nil {
+			t.Fatalf("%q: allowed, but %q does not parse: %v", raw, u.String(), err)
+		}
+		host, err := canonicalHost(strings.TrimSuffix(again.Hostname(), "."))
+		if err != nil {
+			t.Fatalf("%q: allowed host %q: %v", raw, again.Hostname(), err)
+		}
+		port := again.Port()
+		def := map[string]string{"http": "80", "https": "443"}[again.Scheme]
+		if !(g.Hosts[host+":"+port] || (port == "" || port == def) && g.Hosts[host]) {
+			t.Fatalf("%q: allowed, but dials %s port %q", raw, host, port)
+		}
+	})
+}

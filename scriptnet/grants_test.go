@@ -144,6 +144,9 @@ func TestCovers(t *testing.T) {
 		{"pioreactor/+/+/od_reading/ods", "pioreactor/+/e1/od_reading/ods", true},
 		{"pioreactor/+/e1/od_reading/ods", "pioreactor/+/+/od_reading/ods", false},
 		{"pioreactor/+/+/logs/#", "pioreactor/u1/e1/logs/+/warning", true},
+		{"pioreactor/+/+/logs/#", "pioreactor/#", false},
+		{"pioreactor/+/+/logs/#", "pioreactor/+/+/+/#", false},
+		{"pioreactor/+/+/logs/#", "pioreactor/u1/e1/logs", true},
 		{"a//b", "a//b", true},
 		{"a/+/b", "a//b", true},
 	} {
