@@ -3,6 +3,7 @@ package builtins
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -22,6 +23,10 @@ type NetHost interface {
 	JobName() string
 	// Publish sends a message through the job's MQTT connection.
 	Publish(topic string, payload []byte, qos byte, retain bool) error
+	// ExecLimit is when the run (execute(), run() or a handler) reaches its
+	// max_execute_minutes on the job's clock (Now), and the error that
+	// stops it then: a request ends there.
+	ExecLimit() (deadline time.Time, overdue error)
 }
 
 // ErrNoNet is the error of http and mqtt in a job that gives its scripts
@@ -72,7 +77,11 @@ func netJob(th *starlark.Thread) (*scriptnet.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the configuration's grants: %w", err)
 	}
-	job := &scriptnet.Job{Grants: g, Unit: nh.Unit(), Experiment: nh.Experiment(), Name: nh.JobName(), Publish: nh.Publish}
+	job := &scriptnet.Job{Grants: g, Unit: nh.Unit(), Experiment: nh.Experiment(), Name: nh.JobName(), Publish: nh.Publish,
+		Left: func() (time.Duration, error) {
+			deadline, overdue := nh.ExecLimit()
+			return deadline.Sub(nh.Now()), overdue
+		}}
 	th.SetLocal(netKey, &netCache{host: nh, job: job})
 	return job, nil
 }

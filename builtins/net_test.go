@@ -1,8 +1,10 @@
 package builtins
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -19,6 +21,9 @@ type fakeNetHost struct {
 
 func (h *fakeNetHost) NetConfig() *config.Config { h.reads++; return h.cfg }
 func (h *fakeNetHost) JobName() string           { return "job" }
+func (h *fakeNetHost) ExecLimit() (time.Time, error) {
+	return h.Now().Add(time.Hour), errors.New("the run ran past its limit")
+}
 func (h *fakeNetHost) Publish(topic string, payload []byte, qos byte, retain bool) error {
 	h.sent = append(h.sent, topic+" "+string(payload))
 	return nil

@@ -1,6 +1,9 @@
 package script
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/piolab/pio/builtins"
 	"github.com/piolab/pio/config"
 	"github.com/piolab/pio/runtime"
@@ -13,6 +16,27 @@ var (
 	_ builtins.NetHost = (*temperatureHost)(nil)
 	_ builtins.NetHost = (*ledHost)(nil)
 )
+
+// overdue is the error of a run stopped at its max_execute_minutes, as
+// sleepWithin gives it.
+func overdue(what string, limit time.Duration) error {
+	return fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, limit)
+}
+
+// ExecLimit implements builtins.NetHost: a request ends at the run's
+// max_execute_minutes.
+func (h *host) ExecLimit() (time.Time, error) {
+	return h.deadline, overdue("execute()", h.a.Limits.MaxExecute)
+}
+func (h *temperatureHost) ExecLimit() (time.Time, error) {
+	return h.deadline, overdue("execute()", h.maxExecute)
+}
+func (h *ledHost) ExecLimit() (time.Time, error) {
+	return h.deadline, overdue("the script", h.a.Limits.MaxExecute)
+}
+func (h *jobHost) ExecLimit() (time.Time, error) {
+	return h.deadline, overdue(h.what, h.j.Limits.MaxExecute)
+}
 
 // jobPublish publishes for a script through its job's MQTT connection.
 func jobPublish(job *runtime.Job, topic string, payload []byte, qos byte, retain bool) error {

@@ -108,3 +108,42 @@ func TestRefusedWhereAScriptMustNotWait(t *testing.T) {
 		}
 	}
 }
+
+// A request never outlasts the run's max_execute_minutes: an endpoint that
+// never answers ends execute() at its limit with the guard's error, though
+// timeout_seconds is longer.
+func TestRequestWithinMaxExecute(t *testing.T) {
+	srv, release := neverAnswers()
+	defer srv.Close()
+	defer close(release)
+	u, _ := url.Parse(srv.URL)
+	cfg := config.New()
+	cfg.Set("scripts.http", "allowed_hosts", u.Host)
+	cfg.Set("scripts.http", "timeout_seconds", "20")
+	cfg.Set("dosing_automation.config", "max_execute_minutes", "0.02") // 1.2 s
+	var rec bytes.Buffer
+	s, err := simulate.Run(context.Background(), simulate.Options{Script: "testdata/overdue.star", For: 2 * time.Minute, Seed: 1, Alone: true,
+		Config: cfg, Overrides: map[string]string{"url": srv.URL}, Record: &rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "execute() ran past its limit of 1.2s (max_execute_minutes) and was stopped"
+	if msgs := strings.Join(s.ErrorMessages, "\n"); s.Errors == 0 || !strings.Contains(msgs, want) {
+		t.Errorf("errors %q\nwant %q", s.ErrorMessages, want)
+	}
+	if strings.Contains(rec.String(), "got ") {
+		t.Errorf("execute() went on after its limit: %s", rec.String())
+	}
+}
+
+// neverAnswers is a server that holds every request until release closes.
+func neverAnswers() (*httptest.Server, chan struct{}) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	return srv, release
+}

@@ -85,6 +85,9 @@ type request struct {
 	body    []byte
 	ctype   string
 	timeout starlark.Value
+	// overdue is the run's error at its max_execute_minutes when that
+	// comes before the request's time-out, else nil.
+	overdue error
 }
 
 // get is http.get(url, headers=None, timeout=None).
@@ -159,6 +162,15 @@ func (h Host) do(th *starlark.Thread, r *request) (starlark.Value, error) {
 	timeout, err := callTimeout(r.timeout, g.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: timeout: %v", r.call, err)
+	}
+	if job.Left != nil {
+		left, overdue := job.Left()
+		if left <= 0 {
+			return nil, fmt.Errorf("%s: %w", r.call, overdue)
+		}
+		if left < timeout {
+			timeout, r.overdue = left, overdue
+		}
 	}
 	parent := h.Context(th)
 	ctx, cancel := context.WithTimeout(parent, timeout)
@@ -242,7 +254,8 @@ func (r refusal) Error() string { return r.err.Error() }
 func (r refusal) Unwrap() error { return r.err }
 
 // failed turns what went wrong into a response, or an error when the job
-// is stopping or a redirect was refused.
+// is stopping, the run reached its max_execute_minutes or a redirect was
+// refused.
 func (h Host) failed(r *request, parent, ctx context.Context, timeout time.Duration, g *Grants, status int, hdr http.Header, err error) (starlark.Value, error) {
 	if parent.Err() != nil {
 		return nil, fmt.Errorf("%s: %w", r.call, parent.Err())
@@ -258,6 +271,9 @@ func (h Host) failed(r *request, parent, ctx context.Context, timeout time.Durat
 	}
 	if strings.Contains(msg, "server response headers exceeded") { // net/http's error, which has no type
 		msg = fmt.Sprintf("response headers over %d kB", MaxResponseHeaders/1024)
+	}
+	if ctx.Err() != nil && r.overdue != nil {
+		return nil, fmt.Errorf("%s: %w", r.call, r.overdue)
 	}
 	if ctx.Err() != nil {
 		msg = fmt.Sprintf("timed out after %s s", seconds(timeout))

@@ -418,3 +418,34 @@ func TestBadRequestHeaders(t *testing.T) {
 		t.Errorf("the server got %q", got)
 	}
 }
+
+// A request ends at the run's max_execute_minutes (Job.Left) when that
+// comes first, with the run's error; a run already past it sends nothing.
+func TestRequestEndsWithTheRun(t *testing.T) {
+	srv, _ := hanging(t, false)
+	job := jobFor(t, map[string]string{"scripts.http allowed_hosts": hostOf(srv)})
+	overdue := errors.New("execute() ran past its limit of 1m0s (max_execute_minutes) and was stopped")
+	left := 50 * time.Millisecond
+	job.Left = func() (time.Duration, error) { return left, overdue }
+	_, err := run(t, context.Background(), job, fmt.Sprintf("def main():\n    return http.get(%q)\n", srv.URL))
+	if !errors.Is(err, overdue) || err.Error() != fmt.Sprintf("http.get(%q): %v", srv.URL, overdue) {
+		t.Errorf("%v", err)
+	}
+	// The call's own, shorter time-out is a response as before.
+	v, err := run(t, context.Background(), job, fmt.Sprintf("def main():\n    return http.get(%q, timeout=0.01).error\n", srv.URL))
+	if err != nil || v.String() != `"timed out after 0.01 s"` {
+		t.Errorf("%v, %v", v, err)
+	}
+	rec := &recorder{}
+	other := httptest.NewServer(rec)
+	defer other.Close()
+	job = jobFor(t, map[string]string{"scripts.http allowed_hosts": hostOf(other)})
+	job.Left = func() (time.Duration, error) { return 0, overdue }
+	_, err = run(t, context.Background(), job, fmt.Sprintf("def main():\n    return http.get(%q)\n", other.URL))
+	if !errors.Is(err, overdue) {
+		t.Errorf("%v", err)
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("the server got %q", got)
+	}
+}

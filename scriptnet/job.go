@@ -2,6 +2,7 @@ package scriptnet
 
 import (
 	"context"
+	"time"
 
 	"go.starlark.net/starlark"
 )
@@ -17,6 +18,10 @@ type Job struct {
 	// Publish sends a message through the job's MQTT connection; nil: the
 	// job cannot publish.
 	Publish func(topic string, payload []byte, qos byte, retain bool) error
+	// Left, if set, is the time the run (execute(), run() or a handler)
+	// has before its guard, max_execute_minutes, stops it, and the error it
+	// stops with: a request never outlasts it.
+	Left func() (time.Duration, error)
 }
 
 // Host is how the modules reach the job that runs a script, through the
