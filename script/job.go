@@ -74,6 +74,14 @@ func LoadJob(path string, src []byte, unit, experiment string) (*JobScript, erro
 
 // JobFromModule makes a custom job of a loaded module of the job family.
 func JobFromModule(m *Module) (*JobScript, error) {
+	s, err := jobFromModule(m)
+	if err != nil {
+		return nil, m.atSetting(err) // a setting's error at its entry, as check says it
+	}
+	return s, nil
+}
+
+func jobFromModule(m *Module) (*JobScript, error) {
 	file, globals := m.File, m.Globals
 	if m.Family.Type != JobType {
 		return nil, fmt.Errorf("%s: a %s automation runs as %s, not as a custom job (declare job_name = \"<name>\" for a custom job)", file, m.Family.Type, m.Family.Job)
