@@ -246,7 +246,11 @@ func (m *Monitor) recordLocked(exp string) (liquid.Record, error) {
 	return r, nil
 }
 
-// checkExperimentName applies upstream's rule for experiment names.
+// CheckExperimentName applies upstream's rule for experiment names: 1 to
+// 199 characters, none of #$%+/\ or a control character (a name is a level
+// of every topic the unit publishes).
+func CheckExperimentName(exp string) error { return checkExperimentName(exp) }
+
 func checkExperimentName(exp string) error {
 	const maxLen = 199
 	if exp == "" || len(exp) > maxLen {

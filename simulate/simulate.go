@@ -100,6 +100,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Experiment == "" {
 		o.Experiment = "sim"
 	}
+	if err := unit.CheckIdentity(o.Unit, o.Experiment); err != nil {
+		return nil, err
+	}
 	prog, err := unit.LoadProgram(o.Script, o.Unit, o.Experiment)
 	if err != nil {
 		return nil, err

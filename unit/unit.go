@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/piolab/pio/calibration"
@@ -97,7 +98,7 @@ func identityOf(opts Options) (unitName, experiment string, err error) {
 		return "", "", err
 	}
 	unitName, experiment = Identity(o, opts)
-	return unitName, experiment, nil
+	return unitName, experiment, CheckIdentity(unitName, experiment)
 }
 
 // LoadConfig reads the configuration for opts.
@@ -110,6 +111,22 @@ func LoadConfig(opts Options) (*config.Config, error) {
 		return config.Load(opts.ConfigFile)
 	}
 	return config.Load(filepath.Join(home, "config.ini"), filepath.Join(home, "unit_config.ini"))
+}
+
+// CheckIdentity refuses a unit name or an experiment that cannot be a
+// level of the unit's topics (pioreactor/<unit>/<experiment>/...): a
+// wildcard or a separator in one would make a job subscribe to, or publish
+// on, topics that are not its own.
+func CheckIdentity(unitName, experiment string) error {
+	if err := runtime.CheckExperimentName(experiment); err != nil {
+		return fmt.Errorf("--experiment, $EXPERIMENT or [cluster.topology] experiment: %w", err)
+	}
+	for _, c := range unitName {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(`#$+/\`, c) {
+			return fmt.Errorf("--unit, [cluster.topology] unit_name or the hostname: unit name %q: %q is not allowed in one (it is a level of MQTT topics: no #$+/\\ or control characters)", unitName, c)
+		}
+	}
+	return nil
 }
 
 // Identity returns the unit name and experiment.
@@ -182,6 +199,9 @@ func Open(opts Options) (*Machine, error) {
 	}
 	home := Home(opts.Home)
 	unitName, experiment := Identity(o, opts)
+	if err := CheckIdentity(unitName, experiment); err != nil {
+		return nil, err
+	}
 	m := &Machine{}
 
 	addr := opts.Broker
@@ -379,7 +399,7 @@ func configOf(opts Options) (cfg *config.Config, unitName, experiment string, er
 		return nil, "", "", err
 	}
 	unitName, experiment = Identity(o, opts)
-	return cfg, unitName, experiment, nil
+	return cfg, unitName, experiment, CheckIdentity(unitName, experiment)
 }
 
 // RunScript runs a script on the machine until ctx ends or the job stops.
@@ -417,6 +437,9 @@ func OfflineEnv(opts Options) (*runtime.Env, error) {
 	}
 	home := Home(opts.Home)
 	unitName, experiment := Identity(o, opts)
+	if err := CheckIdentity(unitName, experiment); err != nil {
+		return nil, err
+	}
 	return &runtime.Env{Unit: unitName, Experiment: experiment, Config: cfg,
 		Calibrations: calibration.NewStore(home),
 		Liquid:       &liquid.FileStore{Path: filepath.Join(home, "bioreactor.json")},
