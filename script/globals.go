@@ -207,7 +207,13 @@ func sleepWithin(ctx context.Context, clk sched.Scheduler, seconds float64, dead
 		if err := clk.SleepUntil(ctx, deadline); err != nil {
 			return err
 		}
-		return fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, limit)
+		return overdue(what, limit)
 	}
 	return clk.SleepUntil(ctx, until)
+}
+
+// overdue is the error of a run stopped at its max_execute_minutes: in a
+// sleep, in a request, or by the job's own timer.
+func overdue(what string, limit time.Duration) error {
+	return fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, limit)
 }

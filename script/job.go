@@ -228,10 +228,10 @@ func (s *JobScript) call(ctx context.Context, j *customjob.Job, fn *starlark.Fun
 	what := fn.Name() + "()"
 	clk := j.Env().Sched
 	deadline := j.ExecDeadline(clk.Now())
-	overdue := fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, j.Limits.MaxExecute)
+	late := overdue(what, j.Limits.MaxExecute)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watchdog(clk, ctx, deadline, func() { cancel(overdue) })
+	watchdog(clk, ctx, deadline, func() { cancel(late) })
 	th := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { j.Log.Info("%s", msg) }}
 	th.SetLocal(scriptInfoKey, s.info)
 	builtins.SetHost(th, &jobHost{j: j, what: what, deadline: deadline})
@@ -243,8 +243,8 @@ func (s *JobScript) call(ctx context.Context, j *customjob.Job, fn *starlark.Fun
 	if err != nil {
 		err = FormatError(err, th, j.Limits.MaxSteps, "max_script_steps")
 		var e *Error
-		if context.Cause(ctx) == overdue && errors.As(err, &e) {
-			return &Error{Pos: e.Pos, Msg: overdue.Error(), cause: err}
+		if context.Cause(ctx) == late && errors.As(err, &e) {
+			return &Error{Pos: e.Pos, Msg: late.Error(), cause: err}
 		}
 		return err
 	}

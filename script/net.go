@@ -1,7 +1,6 @@
 package script
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/piolab/pio/builtins"
@@ -16,12 +15,6 @@ var (
 	_ builtins.NetHost = (*temperatureHost)(nil)
 	_ builtins.NetHost = (*ledHost)(nil)
 )
-
-// overdue is the error of a run stopped at its max_execute_minutes, as
-// sleepWithin gives it.
-func overdue(what string, limit time.Duration) error {
-	return fmt.Errorf("%s ran past its limit of %v (max_execute_minutes) and was stopped", what, limit)
-}
 
 // ExecLimit implements builtins.NetHost: a request ends at the run's
 // max_execute_minutes.
