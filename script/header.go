@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -390,28 +390,9 @@ func (q Requires) Missing(cfg *config.Config) []Diagnostic {
 			add(n, "requires %s %s, and [%s] cannot be read: %v", n.kind, n.value, scripthw.Section, gerr)
 			continue
 		}
-		var granted bool
-		var list []string
-		switch n.kind {
-		case "pwm":
-			ch, _ := strconv.Atoi(n.value)
-			granted, list = grants.PWM[ch], sortedInts(grants.PWM)
-		case "gpio":
-			pin, _ := strconv.Atoi(n.value)
-			granted, list = grants.GPIO[pin], sortedInts(grants.GPIO)
-		case "i2c":
-			for a := range grants.I2C {
-				granted = granted || a.String() == n.value
-				list = append(list, a.String())
-			}
-		case "serial":
-			granted = grants.Serial[n.value]
-			for p := range grants.Serial {
-				list = append(list, p)
-			}
-		}
+		list := grants.Entries(n.kind)
+		granted := slices.Contains(list, n.value)
 		if !granted {
-			sort.Strings(list)
 			line := n.kind + "=" + strings.Join(append(list, n.value), ",")
 			add(n, "requires %s %s, which [%s] does not grant: set %s under [%s] in config.ini", n.kind, n.value, scripthw.Section, line, scripthw.Section)
 		}
@@ -430,19 +411,6 @@ func CheckRequires(path string, src []byte, cfg *config.Config) error {
 		missing = append(missing, errors.New(d.String()))
 	}
 	return errors.Join(missing...)
-}
-
-func sortedInts(m map[int]bool) []string {
-	var ns []int
-	for n := range m {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = strconv.Itoa(n)
-	}
-	return out
 }
 
 // stringLit is the value of a string literal.

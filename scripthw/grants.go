@@ -149,29 +149,38 @@ func ParseSerial(s string) (map[string]bool, error) {
 // "nothing" for none.
 func (g Grants) String() string {
 	var parts []string
-	add := func(key string, items []string) {
-		if len(items) > 0 {
+	for _, key := range []string{"pwm", "gpio", "i2c", "serial"} {
+		if items := g.Entries(key); len(items) > 0 {
 			parts = append(parts, key+"="+strings.Join(items, ","))
 		}
 	}
-	add("pwm", sortedInts(g.PWM))
-	add("gpio", sortedInts(g.GPIO))
-	var i2c []string
-	for a := range g.I2C {
-		i2c = append(i2c, a.String())
-	}
-	sort.Strings(i2c)
-	add("i2c", i2c)
-	var ser []string
-	for p := range g.Serial {
-		ser = append(ser, p)
-	}
-	sort.Strings(ser)
-	add("serial", ser)
 	if len(parts) == 0 {
 		return "nothing"
 	}
 	return strings.Join(parts, " ")
+}
+
+// Entries lists, sorted, what the key (pwm, gpio, i2c or serial) of
+// [scripts.hardware] grants, as that key writes it: "6", "3:0x10",
+// "/dev/ttyACM0".
+func (g Grants) Entries(key string) []string {
+	var out []string
+	switch key {
+	case "pwm":
+		return sortedInts(g.PWM)
+	case "gpio":
+		return sortedInts(g.GPIO)
+	case "i2c":
+		for a := range g.I2C {
+			out = append(out, a.String())
+		}
+	case "serial":
+		for p := range g.Serial {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sortedInts(m map[int]bool) []string {
