@@ -232,22 +232,9 @@ func (h logHandler) Handle(_ context.Context, r slog.Record) error {
 		t = h.rec.now()
 	}
 	h.rec.mu.Lock()
-	h.rec.logs = append(h.rec.logs, logLine{t: t, level: levelName(r.Level), job: job, message: r.Message})
+	h.rec.logs = append(h.rec.logs, logLine{t: t, level: simulate.LevelName(r.Level), job: job, message: r.Message})
 	h.rec.mu.Unlock()
 	return nil
-}
-
-// levelName is upstream's name of a level, as pio simulate prints it.
-func levelName(l slog.Level) string {
-	switch {
-	case l < runtime.LevelNotice:
-		return "INFO"
-	case l < slog.LevelWarn:
-		return "NOTICE"
-	case l < slog.LevelError:
-		return "WARNING"
-	}
-	return "ERROR"
 }
 
 func hoursOf(d time.Duration) starlark.Float { return starlark.Float(d.Hours()) }

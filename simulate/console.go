@@ -100,7 +100,7 @@ func (h handler) Handle(_ context.Context, r slog.Record) error {
 	b := append(c.buf[:0], "  "...)
 	b = append(b, Elapsed(c.now())...)
 	b = append(b, "  "...)
-	b = append(b, fmt.Sprintf("%-7s  ", levelName(r.Level))...)
+	b = append(b, fmt.Sprintf("%-7s  ", LevelName(r.Level))...)
 	if job != "" {
 		b = append(b, job...)
 		b = append(b, ": "...)
@@ -122,8 +122,9 @@ func (h handler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-// levelName is upstream's name of a level.
-func levelName(l slog.Level) string {
+// LevelName is upstream's name of a level (DEBUG, INFO, NOTICE, WARNING,
+// ERROR), as pio simulate prints it.
+func LevelName(l slog.Level) string {
 	switch {
 	case l < slog.LevelInfo:
 		return "DEBUG"
