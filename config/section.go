@@ -148,3 +148,16 @@ var OwnedSections = map[string]string{
 	"dosing_automation.turbidostat":     "stdlib (turbidostat.star) through the config builtin",
 	"dosing_automation.pid_morbidostat": "stdlib (pid_morbidostat.star) through the config builtin",
 }
+
+// List splits a comma-separated value ("6, 7", "lab/#,pioreactor/+/+/logs/#")
+// into its entries, without spaces and empty entries: the form of every
+// list a section's key holds.
+func List(value string) []string {
+	var out []string
+	for _, e := range strings.Split(value, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}

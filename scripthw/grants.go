@@ -70,20 +70,9 @@ func ReadGrants(cfg *config.Config) (Grants, error) {
 	return g, nil
 }
 
-// entries splits a comma-separated list, dropping spaces and empty entries.
-func entries(s string) []string {
-	var out []string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 func parseInts(s, what string, lo, hi int) (map[int]bool, error) {
 	out := map[int]bool{}
-	for _, e := range entries(s) {
+	for _, e := range config.List(s) {
 		n, err := strconv.Atoi(e)
 		if err != nil || n < lo || n > hi {
 			return nil, fmt.Errorf("%s %q: want a whole number from %d to %d", what, e, lo, hi)
@@ -103,7 +92,7 @@ func ParseGPIO(s string) (map[int]bool, error) { return parseInts(s, "GPIO pin",
 // "<bus>:0x10"; addresses are hexadecimal with 0x, or decimal.
 func ParseI2C(s string) (map[I2CAddr]bool, error) {
 	out := map[I2CAddr]bool{}
-	for _, e := range entries(s) {
+	for _, e := range config.List(s) {
 		a := I2CAddr{Bus: 1}
 		addr := e
 		if b, rest, ok := strings.Cut(e, ":"); ok {
@@ -136,7 +125,7 @@ func ParseI2CAddr(s string) (uint16, error) {
 // /dev: "/dev/ttyACM0, /dev/serial/by-id/usb-Arduino-if00".
 func ParseSerial(s string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for _, e := range entries(s) {
+	for _, e := range config.List(s) {
 		if !strings.HasPrefix(e, "/dev/") || strings.Contains(e, "..") {
 			return nil, fmt.Errorf("serial port %q: want a path under /dev/ without ..", e)
 		}

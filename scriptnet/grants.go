@@ -81,23 +81,12 @@ func ReadGrants(cfg *config.Config) (*Grants, error) {
 	return g, nil
 }
 
-// entries splits a comma-separated list, dropping spaces and empty entries.
-func entries(s string) []string {
-	var out []string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // ParseHosts parses allowed_hosts: host names or IP addresses, each
 // optionally with :port, IPv6 in brackets ("[::1]:8080"). Names are exact;
 // there are no wildcards. It returns the canonical forms (see Grants.Hosts).
 func ParseHosts(s string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for _, e := range entries(s) {
+	for _, e := range config.List(s) {
 		k, err := parseHost(e)
 		if err != nil {
 			return nil, fmt.Errorf("allowed host %q: %v", e, err)
@@ -184,7 +173,7 @@ func canonicalHost(h string) (string, error) {
 // ParseFilters parses a list of MQTT topic filters.
 func ParseFilters(s string) ([]string, error) {
 	var out []string
-	for _, e := range entries(s) {
+	for _, e := range config.List(s) {
 		if err := ValidFilter(e); err != nil {
 			return nil, err
 		}
