@@ -97,6 +97,13 @@ func (c *Cache) put(k Kind, m pubsub.Message) {
 		return
 	}
 	c.mu.Lock()
+	if m.Retained && c.has[k] {
+		// A retained copy is the last reading before the subscription: a
+		// reading the cache already holds is as new or newer (a broker may
+		// deliver a subscription's retained messages after live ones).
+		c.mu.Unlock()
+		return
+	}
 	if c.has[k] {
 		c.previous[k], c.hasPrev[k] = c.latest[k], true
 	}

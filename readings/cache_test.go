@@ -272,3 +272,20 @@ func TestLiquidValues(t *testing.T) {
 		t.Errorf("current_volume_ml = %v after a cleared and a NaN value, want 14.5 kept", v)
 	}
 }
+
+// A broker may deliver a subscription's retained copy after a live reading
+// (mochi sends retained messages after the SUBACK, beside other clients'
+// messages): the older, retained reading does not replace the live one.
+func TestRetainedCopyAfterALiveReadingIsIgnored(t *testing.T) {
+	f := newFixture(t, nil)
+	f.publish("growth_rate_calculating/growth_rate", gr(0.02, epoch.Add(time.Minute)), false)
+	f.settle()
+	f.cache.put(GrowthRate, pubsub.Message{Topic: "pioreactor/u1/e1/growth_rate_calculating/growth_rate",
+		Payload: []byte(gr(0.01, epoch)), Retained: true})
+	if r, _ := f.cache.Peek(GrowthRate); r.Value != 0.02 {
+		t.Errorf("latest gr %v, want the live 0.02", r.Value)
+	}
+	if _, ok := f.cache.Previous(GrowthRate); ok {
+		t.Errorf("the retained copy became the previous reading")
+	}
+}
