@@ -1,0 +1,294 @@
+// Package dbstream is the leader's MQTT-to-database stream, upstream's
+// mqtt_to_db_streaming: it subscribes to the topics upstream stores, turns
+// each message into a row of upstream's tables (Schema) and writes the rows
+// to SQLite (modernc.org/sqlite, pure Go, WAL) in transactions bounded in
+// size and in time, through one writer.
+//
+// A message is counted once as received when its handler sees it, and ends
+// as exactly one of stored, rejected (a payload that cannot be stored: one
+// WARN line naming the topic and the reason) or ignored (a retained copy, an
+// empty payload, a /_testing_ topic). The handler only parses and queues, so
+// it never waits for the database; Close flushes every queued row.
+package dbstream
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
+
+	"github.com/piolab/pio/pubsub"
+)
+
+// Open opens (creating if needed) the SQLite database at path with WAL,
+// synchronous=NORMAL, a busy timeout and one connection (one writer), and
+// creates the stream's tables.
+func Open(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+path+
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(0)")
+	if err != nil {
+		return nil, fmt.Errorf("dbstream: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(Schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("dbstream: create tables in %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Options configure a Stream. Zero values take the defaults.
+type Options struct {
+	// BatchRows is the most rows in one transaction (default 1000).
+	BatchRows int
+	// BatchDelay is the longest a row waits for its transaction (default
+	// 20 ms; upstream's is 100 ms).
+	BatchDelay time.Duration
+	// QoS of the subscriptions (default 1; upstream subscribes with 2).
+	QoS byte
+	// Log gets a WARN line per rejected message and per failed commit.
+	Log *slog.Logger
+	// Now is the leader's clock, for the rows upstream stamps with it.
+	Now func() time.Time
+	// OnCommit, if set, is called by the writer after each commit with the
+	// rows it stored (benchmarks measure delay with it).
+	OnCommit func(rows []Row, at time.Time)
+}
+
+// Stats are a Stream's counts. After Close, Received = Stored + Rejected +
+// Ignored.
+type Stats struct {
+	Received, Stored, Rejected, Ignored int64
+}
+
+// Stream is a running MQTT-to-SQLite stream.
+type Stream struct {
+	db      *sql.DB
+	client  pubsub.Client
+	opts    Options
+	filters []string
+	stmts   map[*table]*sql.Stmt
+
+	mu      sync.Mutex
+	queue   []Row
+	closing bool
+	exited  bool          // the writer has taken its last rows
+	wake    chan struct{} // a row was queued (capacity 1)
+	done    chan struct{} // closed when the writer has flushed and ended
+
+	received, stored, rejected, ignored atomic.Int64
+}
+
+// Start subscribes client to every topic the stream stores and starts the
+// writer.
+func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = 1000
+	}
+	if opts.BatchDelay <= 0 {
+		opts.BatchDelay = 20 * time.Millisecond
+	}
+	if opts.QoS == 0 {
+		opts.QoS = 1
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Stream{db: db, client: client, opts: opts, stmts: map[*table]*sql.Stmt{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	for _, t := range tables {
+		st, err := db.Prepare(t.insertSQL())
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("dbstream: %w", err)
+		}
+		s.stmts[t] = st
+	}
+	go s.write()
+	for _, f := range Filters() {
+		if err := client.Subscribe(f, opts.QoS, s.handle); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("dbstream: subscribe %s: %w", f, err)
+		}
+		s.filters = append(s.filters, f)
+	}
+	return s, nil
+}
+
+// handle parses one message and queues its row; it never waits for the
+// database.
+func (s *Stream) handle(m pubsub.Message) {
+	s.received.Add(1)
+	if m.Retained {
+		s.ignored.Add(1) // upstream ignores retained messages
+		return
+	}
+	row, err := Parse(m.Topic, m.Payload, s.opts.Now())
+	if err != nil {
+		if Ignored(err) {
+			s.ignored.Add(1)
+			return
+		}
+		s.rejected.Add(1)
+		s.opts.Log.Warn("dbstream: rejected a message", "topic", m.Topic, "reason", err.Error())
+		return
+	}
+	s.mu.Lock()
+	if s.exited {
+		s.mu.Unlock()
+		s.rejected.Add(1)
+		s.opts.Log.Warn("dbstream: rejected a message", "topic", m.Topic, "reason", "arrived after Close")
+		return
+	}
+	s.queue = append(s.queue, row)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns up to n queued rows, and whether the stream is closing.
+func (s *Stream) take(n int) ([]Row, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n > len(s.queue) {
+		n = len(s.queue)
+	}
+	rows := make([]Row, n)
+	copy(rows, s.queue)
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = nil // let the backing array go
+		if s.closing && n == 0 {
+			s.exited = true
+		}
+	}
+	return rows, s.closing
+}
+
+func (s *Stream) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// write is the one writer: it waits for a row, gives the batch up to
+// BatchDelay to fill to BatchRows, and commits it.
+func (s *Stream) write() {
+	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		<-s.wake
+		if n := s.queued(); n > 0 && n < s.opts.BatchRows {
+			timer.Reset(s.opts.BatchDelay)
+		fill:
+			for s.queued() < s.opts.BatchRows {
+				select {
+				case <-timer.C:
+					break fill
+				case <-s.wake:
+				}
+			}
+			timer.Stop()
+		}
+		for {
+			rows, closing := s.take(s.opts.BatchRows)
+			if len(rows) > 0 {
+				s.commit(rows)
+			}
+			if closing && len(rows) == 0 {
+				return
+			}
+			if !closing && len(rows) < s.opts.BatchRows {
+				break
+			}
+		}
+	}
+}
+
+// commit writes rows in one transaction, retrying until the database takes
+// them; a row SQLite refuses (a constraint) is rejected alone.
+func (s *Stream) commit(rows []Row) {
+	for attempt := 0; ; attempt++ {
+		stored, rejected, err := s.tryCommit(rows)
+		if err == nil {
+			s.stored.Add(stored)
+			s.rejected.Add(rejected)
+			if s.opts.OnCommit != nil {
+				s.opts.OnCommit(rows, time.Now())
+			}
+			return
+		}
+		s.opts.Log.Warn("dbstream: commit failed; retrying", "rows", len(rows), "attempt", attempt+1, "err", err.Error())
+		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 2*time.Second))
+	}
+}
+
+func (s *Stream) tryCommit(rows []Row) (stored, rejected int64, err error) {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range rows {
+		if _, err := tx.StmtContext(ctx, s.stmts[r.table]).ExecContext(ctx, r.Values...); err != nil {
+			rejected++
+			s.opts.Log.Warn("dbstream: rejected a row", "table", r.table.name, "reason", err.Error())
+			continue
+		}
+		stored++
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, err
+	}
+	return stored, rejected, nil
+}
+
+// Stats returns the counts so far.
+func (s *Stream) Stats() Stats {
+	return Stats{Received: s.received.Load(), Stored: s.stored.Load(),
+		Rejected: s.rejected.Load(), Ignored: s.ignored.Load()}
+}
+
+// Queued is the number of rows waiting for the writer.
+func (s *Stream) Queued() int { return s.queued() }
+
+// Close unsubscribes, stores every queued row and stops the writer. It does
+// not close the client or the database.
+func (s *Stream) Close() error {
+	var first error
+	for _, f := range s.filters {
+		if err := s.client.Unsubscribe(f); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.mu.Lock()
+	already := s.closing
+	s.closing = true
+	s.mu.Unlock()
+	if !already {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	<-s.done
+	s.closeStmts()
+	return first
+}
+
+func (s *Stream) closeStmts() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+}
