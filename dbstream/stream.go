@@ -175,6 +175,12 @@ func (s *Stream) take(n int) ([]Row, bool) {
 	return rows, s.closing
 }
 
+func (s *Stream) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
 func (s *Stream) queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,7 +198,7 @@ func (s *Stream) write() {
 		if n := s.queued(); n > 0 && n < s.opts.BatchRows {
 			timer.Reset(s.opts.BatchDelay)
 		fill:
-			for s.queued() < s.opts.BatchRows {
+			for s.queued() < s.opts.BatchRows && !s.isClosing() {
 				select {
 				case <-timer.C:
 					break fill

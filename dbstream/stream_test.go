@@ -66,6 +66,29 @@ func TestStreamStoresCountsAndRejects(t *testing.T) {
 	}
 }
 
+func TestCloseFlushesAPartialBatchAtOnce(t *testing.T) {
+	db := openTemp(t)
+	broker := pubsub.NewMemory()
+	s, err := Start(db, broker.Connect(pubsub.Options{ClientID: "leader"}), Options{BatchDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := broker.Connect(pubsub.Options{ClientID: "u"})
+	for i := 0; i < 3; i++ {
+		m := simulate("u", "e", kindOD, i, time.Now())
+		unit.Publish(m.topic, m.payload, 1, false)
+	}
+	time.Sleep(20 * time.Millisecond) // the writer is waiting for its batch to fill
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if st := s.Stats(); st.Stored != 3 {
+		t.Errorf("stats %+v: want 3 stored", st)
+	}
+}
+
 func TestStreamIgnoresRetainedCopies(t *testing.T) {
 	db := openTemp(t)
 	broker := pubsub.NewMemory()
