@@ -107,3 +107,52 @@ func TestDialFailsClearly(t *testing.T) {
 		t.Error("Reachable says yes for a closed port")
 	}
 }
+
+// TestUnroutedMessagesAreAcknowledged: a QoS 1 message that reaches the
+// client for no current subscription (one just unsubscribed) is still
+// acknowledged. Left unacknowledged, its packet id stays in flight at the
+// broker, and mochi then refuses a later SUBSCRIBE that carries the same id.
+func TestUnroutedMessagesAreAcknowledged(t *testing.T) {
+	b, err := StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	c, err := Dial(b.Addr(), pubsub.Options{ClientID: "unrouted"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pub, err := Dial(b.Addr(), pubsub.Options{ClientID: "pub"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+
+	// A subscription with no route in paho: what arrives for it is what
+	// arrives after an Unsubscribe.
+	pc := c.(*pahoClient).pc
+	if tok := pc.Subscribe("pio/test/unrouted", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	for i := 0; i < 20; i++ {
+		if err := pub.Publish("pio/test/unrouted", []byte("x"), 1, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the broker to see every message acknowledged", func() bool { return b.inflight() == 0 })
+
+	// And a subscription after it works.
+	got := make(chan struct{})
+	if err := c.Subscribe("pio/test/after", 1, func(pubsub.Message) { close(got) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish("pio/test/after", []byte("x"), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message after the unrouted ones never arrived")
+	}
+}

@@ -50,7 +50,8 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		SetConnectTimeout(timeout).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(30 * time.Second).
-		SetStore(noResume{paho.NewMemoryStore()})
+		SetStore(noResume{paho.NewMemoryStore()}).
+		SetDefaultPublishHandler(ackUnrouted)
 	if opts.Username != "" {
 		o.SetUsername(opts.Username).SetPassword(opts.Password)
 	}
@@ -235,8 +236,35 @@ func (c *pahoClient) Subscribe(filter string, qos byte, h pubsub.Handler) error 
 	}
 	c.subs[filter] = s
 	c.mu.Unlock()
-	return c.wait("subscribe "+filter, c.pc.Subscribe(filter, qos, s.cb))
+	return c.waitSubscribed(filter, c.pc.Subscribe(filter, qos, s.cb))
 }
+
+// waitSubscribed waits for the broker's SUBACK and turns a refusal (return
+// code 0x80) into an error: paho completes the token without one, and a
+// subscription that silently does not exist is a job that never hears its
+// commands.
+func (c *pahoClient) waitSubscribed(filter string, tok paho.Token) error {
+	if err := c.wait("subscribe "+filter, tok); err != nil {
+		return err
+	}
+	st, ok := tok.(*paho.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	if code, ok := st.Result()[filter]; ok && code >= 0x80 {
+		return fmt.Errorf("mqtt: subscribe %s: refused by the broker (return code 0x%02x)", filter, code)
+	}
+	return nil
+}
+
+// ackUnrouted is paho's default publish handler. A message can arrive for a
+// filter just unsubscribed (the broker sent it before it read the
+// UNSUBSCRIBE). Without a default handler paho never acknowledges it; the
+// broker then keeps its packet id in flight, and mochi refuses a later
+// SUBSCRIBE that happens to carry the same id ("packet identifier in use"),
+// so the client silently stops hearing a topic. The message itself is for a
+// subscription that is gone: acknowledged and dropped.
+func ackUnrouted(paho.Client, paho.Message) {}
 
 func (c *pahoClient) Unsubscribe(filter string) error {
 	c.mu.Lock()
