@@ -76,8 +76,10 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		if wasFirst {
 			return // Subscribe makes the first subscriptions itself
 		}
+		// paho runs this handler on a goroutine of its own, so it may wait
+		// for each SUBACK (and retry a refused one, see subscribe).
 		for _, s := range subs {
-			pc.Subscribe(s.filter, s.qos, s.cb)
+			c.subscribe(s)
 		}
 		if opts.OnReconnect != nil {
 			go opts.OnReconnect()
@@ -236,25 +238,41 @@ func (c *pahoClient) Subscribe(filter string, qos byte, h pubsub.Handler) error 
 	}
 	c.subs[filter] = s
 	c.mu.Unlock()
-	return c.waitSubscribed(filter, c.pc.Subscribe(filter, qos, s.cb))
+	return c.subscribe(s)
 }
 
-// waitSubscribed waits for the broker's SUBACK and turns a refusal (return
-// code 0x80) into an error: paho completes the token without one, and a
-// subscription that silently does not exist is a job that never hears its
-// commands.
-func (c *pahoClient) waitSubscribed(filter string, tok paho.Token) error {
-	if err := c.wait("subscribe "+filter, tok); err != nil {
-		return err
+// subscribeAttempts bounds the retries of a refused SUBSCRIBE.
+const subscribeAttempts = 8
+
+// subscribe sends s's SUBSCRIBE and waits for the broker's SUBACK. A
+// refusal (return code 0x80 or above) is retried with a new packet id:
+// mochi takes the packet ids a client chooses and the ones it chooses itself
+// for the messages it sends that client from one table, so a SUBSCRIBE whose
+// id equals that of a QoS 1 message still in flight towards the client (a
+// retained message of the previous subscription, typically) is refused
+// with 0x91, "packet identifier in use", which MQTT 3.1.1 reports as 0x80.
+// paho completes the token without an error either way; a subscription that
+// silently does not exist is a job that never hears its commands.
+func (c *pahoClient) subscribe(s *pahoSub) error {
+	var code byte
+	for attempt := 0; attempt < subscribeAttempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+		}
+		tok := c.pc.Subscribe(s.filter, s.qos, s.cb)
+		if err := c.wait("subscribe "+s.filter, tok); err != nil {
+			return err
+		}
+		st, ok := tok.(*paho.SubscribeToken)
+		if !ok {
+			return nil
+		}
+		var refused bool
+		if code, refused = st.Result()[s.filter]; !refused || code < 0x80 {
+			return nil
+		}
 	}
-	st, ok := tok.(*paho.SubscribeToken)
-	if !ok {
-		return nil
-	}
-	if code, ok := st.Result()[filter]; ok && code >= 0x80 {
-		return fmt.Errorf("mqtt: subscribe %s: refused by the broker (return code 0x%02x)", filter, code)
-	}
-	return nil
+	return fmt.Errorf("mqtt: subscribe %s: refused by the broker %d times (return code 0x%02x)", s.filter, subscribeAttempts, code)
 }
 
 // ackUnrouted is paho's default publish handler. A message can arrive for a
