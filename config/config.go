@@ -70,6 +70,30 @@ const Defaults = `
 # the unit name; empty means this machine's hostname
 unit_name=
 experiment=exp0
+# the leader: the unit whose name is leader_hostname hosts the broker, the
+# database and the HTTP API (pio leader); workers reach it at leader_address
+leader_hostname=
+leader_address=127.0.0.1
+
+[ui]
+# the leader's HTTP API (upstream's [ui] keys): its port and protocol, for
+# the API itself and for every command that calls it (pio workers, pios);
+# upstream serves port 80 through lighttpd, pio serves it itself on 8080
+port=8080
+proto=http
+
+[cluster.daemon]
+# a unit's daemon (pio daemon) stops every pump once the broker has been
+# unreachable this long, in seconds
+broker_lost_stop_seconds=30
+# how long the leader, pios and pio run wait for a daemon's answer, seconds
+request_timeout_seconds=10
+
+[cluster.leader]
+# the leader's SQLite database; empty means <home>/pio.sqlite
+database=
+# the address the API listens on; empty means all interfaces, port [ui] port
+api_listen=
 
 [mqtt]
 # the broker's host; upstream allows "host;fallback" and pio, like upstream,

@@ -13,6 +13,7 @@ import (
 // takes its value from there.
 type Options struct {
 	Unit       UnitOptions       // [cluster.topology]
+	Cluster    ClusterOptions    // [cluster.topology] leader_*, [ui], [cluster.daemon], [cluster.leader]
 	MQTT       MQTTOptions       // [mqtt]
 	PWM        map[int]string    // [PWM]: channel (1 to 9) -> device; unwired channels are absent
 	Bioreactor BioreactorOptions // [bioreactor]
@@ -155,6 +156,7 @@ func (r *optionReader) options() Options {
 
 	o.Unit.Name = r.topicLevel("cluster.topology", "unit_name")
 	o.Unit.Experiment = r.topicLevel("cluster.topology", "experiment")
+	o.Cluster = r.cluster()
 
 	s := r.get("mqtt", "broker_address")
 	if host, _, _ := strings.Cut(s.value, ";"); strings.TrimSpace(host) == "" || strings.IndexFunc(host, isSpace) >= 0 {

@@ -11,6 +11,8 @@ import (
 
 var defaultOptions = Options{
 	Unit: UnitOptions{Name: "", Experiment: "exp0"},
+	Cluster: ClusterOptions{LeaderAddress: "127.0.0.1", UIPort: 8080, UIProto: "http",
+		BrokerLostStop: 30 * time.Second, RequestTimeout: 10 * time.Second},
 	MQTT: MQTTOptions{BrokerAddress: "127.0.0.1", BrokerPort: 1883},
 	PWM:  map[int]string{1: "stirring", 2: "media", 3: "alt_media", 4: "waste", 5: "heating", 6: "salty_media", 7: "acid"},
 	Bioreactor: BioreactorOptions{
@@ -228,6 +230,7 @@ func TestOptionsUpstreamConfig(t *testing.T) {
 	want := defaultOptions
 	want.MQTT.Username, want.MQTT.Password = "pioreactor", "raspberry"
 	want.Bioreactor.InitialVolumeML, want.Bioreactor.EffluxTubeVolumeML = 15, 15
+	want.Cluster.UIPort = 80
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("Options() =\n%+v\nwant\n%+v", o, want)
 	}
