@@ -20,6 +20,20 @@ type ClusterOptions struct {
 
 	Database  string // [cluster.leader] database; empty: <home>/pio.sqlite
 	APIListen string // [cluster.leader] api_listen; empty: ":" + UIPort
+
+	Security SecurityOptions // [cluster.security], [mqtt] use_tls
+}
+
+// SecurityOptions are [cluster.security] and [mqtt] use_tls. Files are paths
+// as written; relative ones are relative to the working directory.
+type SecurityOptions struct {
+	APIToken        string // api_token: what this machine's commands send
+	APITokensFile   string // api_tokens_file: the tokens the leader accepts
+	BrokerUsersFile string // broker_users_file: the users the embedded broker accepts
+	TLSCertFile     string // tls_cert_file
+	TLSKeyFile      string // tls_key_file
+	TLSCAFile       string // tls_ca_file
+	MQTTUseTLS      bool   // [mqtt] use_tls
 }
 
 // LeaderURL is the base URL of the leader's HTTP API ("http://host:8080").
@@ -59,5 +73,23 @@ func (r *optionReader) cluster() ClusterOptions {
 
 	o.Database = r.get("cluster.leader", "database").value
 	o.APIListen = r.get("cluster.leader", "api_listen").value
+
+	const sec = "cluster.security"
+	o.Security.APIToken = r.get(sec, "api_token").value
+	o.Security.APITokensFile = r.get(sec, "api_tokens_file").value
+	o.Security.BrokerUsersFile = r.get(sec, "broker_users_file").value
+	o.Security.TLSCertFile = r.get(sec, "tls_cert_file").value
+	o.Security.TLSKeyFile = r.get(sec, "tls_key_file").value
+	o.Security.TLSCAFile = r.get(sec, "tls_ca_file").value
+	if (o.Security.TLSCertFile == "") != (o.Security.TLSKeyFile == "") {
+		r.fail(r.get(sec, "tls_cert_file"), sec, "tls_cert_file", "tls_cert_file and tls_key_file go together: give both or neither")
+	}
+	switch s := r.get("mqtt", "use_tls"); s.value {
+	case "1", "yes", "true", "on":
+		o.Security.MQTTUseTLS = true
+	case "0", "no", "false", "off":
+	default:
+		r.fail(s, "mqtt", "use_tls", "want 0 or 1, got %s", quote(s.value))
+	}
 	return o
 }

@@ -95,6 +95,24 @@ database=
 # the address the API listens on; empty means all interfaces, port [ui] port
 api_listen=
 
+[cluster.security]
+# the API token pio's cluster commands (pio workers, pio experiments, pios)
+# send to the leader; the leader refuses any change without a valid one
+api_token=
+# (leader) the API tokens it accepts: a file of "name token" lines, the name
+# being what the audit trail records; empty: changes through the API are refused
+api_tokens_file=
+# (leader) the MQTT users its embedded broker accepts: a file of
+# "name password-sha256 role" lines (role: leader, unit or viewer); empty:
+# the broker accepts anyone, as upstream's does
+broker_users_file=
+# TLS for the leader's broker and API: its certificate and key (PEM); empty: none
+tls_cert_file=
+tls_key_file=
+# the CA that signed the leader's certificate, for units and commands that
+# connect with TLS; empty: the system's roots
+tls_ca_file=
+
 [mqtt]
 # the broker's host; upstream allows "host;fallback" and pio, like upstream,
 # uses the part before the first ";"
@@ -102,6 +120,8 @@ broker_address=127.0.0.1
 broker_port=1883
 username=
 password=
+# 1: connect to the broker with TLS ([cluster.security] tls_ca_file verifies it)
+use_tls=0
 
 [PWM]
 # PWM channel (1 to 9) -> device. Pumps look their channel up by device name.
