@@ -64,6 +64,9 @@ type Request struct {
 	// Requester names who asked: the API token's or the MQTT credential's
 	// name, for the leader's audit trail.
 	Requester string `json:"requester,omitempty"`
+	// Source says what sent it: "cli" (pio on the unit), "leader",
+	// "experiment_profile/<id>"; the daemon reports it in JobStatus.
+	Source string `json:"source,omitempty"`
 	// SentAt is when the request was sent (UTC).
 	SentAt time.Time `json:"sent_at"`
 }
