@@ -157,7 +157,10 @@ func TestSendAllEmbedded(t *testing.T) {
 	var wg sync.WaitGroup
 	var extra Reply
 	wg.Add(1)
-	go func() { defer wg.Done(); extra = r.Send(context.Background(), "w1", Request{Argv: []string{"run", "od_reading"}}) }()
+	go func() {
+		defer wg.Done()
+		extra = r.Send(context.Background(), "w1", Request{Argv: []string{"run", "od_reading"}})
+	}()
 	reps := r.SendAll(context.Background(), units, Request{Argv: []string{"run", "stirring"}})
 	wg.Wait()
 	var got []string
