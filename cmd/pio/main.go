@@ -111,6 +111,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			calibrationsCommand(),
 			versionCommand(),
 			selfTestCommand(),
+			workersCommand(),
+			experimentsCommand(),
+			exportCommand(),
+			auditCommand(),
 		},
 	}
 	refuseUnknownCommands(app)
