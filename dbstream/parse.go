@@ -53,6 +53,14 @@ var sinks = map[string]sink{
 	"od_reading/raw_od2":                      rawODSink("2"),
 	"od_reading/raw_od3":                      rawODSink("3"),
 	"od_reading/raw_od4":                      rawODSink("4"),
+	"pwms/dc":                                 pwmSink,
+
+	"dosing_automation/dosing_automation_settings":           settingsSink(&dosingAutomationSettings),
+	"led_automation/led_automation_settings":                 settingsSink(&ledAutomationSettings),
+	"temperature_automation/temperature_automation_settings": settingsSink(&temperatureAutomationSettings),
+	"dosing_automation/latest_event":                         eventSink(&dosingAutomationEvents),
+	"led_automation/latest_event":                            eventSink(&ledAutomationEvents),
+	"temperature_automation/latest_event":                    eventSink(&temperatureAutomationEvents),
 }
 
 // Filters are the MQTT filters the stream subscribes to.
@@ -61,7 +69,8 @@ func Filters() []string {
 	for k := range sinks {
 		fs = append(fs, topic.Root+"/+/+/"+k)
 	}
-	return append(fs, topic.Root+"/+/+/logs/#")
+	return append(fs, topic.Root+"/+/+/logs/#", topic.Root+"/+/+/od_blank/mean/+",
+		topic.Root+"/+/+/experiment_profile/+/experiment_profile_name")
 }
 
 // Parse turns one message into a row. It returns errIgnored (see Ignored)
@@ -77,6 +86,16 @@ func Parse(t string, b []byte, now time.Time) (Row, error) {
 	}
 	if rest[0] == "logs" {
 		return parseLog(unit, experiment, rest[1:], b)
+	}
+	if len(rest) == 3 && rest[0] == "od_blank" && rest[1] == "mean" {
+		s, ok := odBlankSink(rest[2])
+		if !ok {
+			return Row{}, fmt.Errorf("od_blank channel %.10q is not 1 or 2", rest[2])
+		}
+		return s(unit, experiment, b, now)
+	}
+	if len(rest) == 3 && rest[0] == "experiment_profile" && rest[2] == "experiment_profile_name" {
+		return profileRunSink(unit, experiment, b, now)
 	}
 	if len(rest) > 2 {
 		return Row{}, errIgnored

@@ -27,7 +27,7 @@ import (
 
 // Open opens (creating if needed) the SQLite database at path with WAL,
 // synchronous=NORMAL, a busy timeout and one connection (one writer), and
-// creates the stream's tables.
+// creates the stream's tables (Schema) and upstream's triggers (Triggers).
 func Open(path string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", "file:"+path+
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(0)")
@@ -35,7 +35,7 @@ func Open(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("dbstream: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(Schema); err != nil {
+	if _, err := db.Exec(Schema + Triggers); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("dbstream: create tables in %s: %w", path, err)
 	}
