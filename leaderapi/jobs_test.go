@@ -124,7 +124,7 @@ func TestRunScriptTravelsWithItsChecksum(t *testing.T) {
 	h.setup("exp1", "u1")
 	content := "def main():\n    pass\n"
 	code, b := h.do("POST", "/api/workers/u1/scripts/run/experiments/exp1", map[string]any{
-		"script": map[string]any{"name": "mine.star", "content": content, "modules": map[string]string{"lib/x.star": "y = 1"}},
+		"script":  map[string]any{"name": "mine.star", "content": content, "modules": map[string]string{"lib/x.star": "y = 1"}},
 		"options": map[string]any{"target_od": 1.5}})
 	if code != 202 {
 		t.Fatalf("%d %s", code, b)
