@@ -39,7 +39,7 @@ func killCommand() *cli.Command {
 			var targets []runtime.Entry
 			if c.Bool("all") {
 				for _, e := range reg.List() {
-					if e.Job != "monitor" {
+					if e.Job != "monitor" && e.Job != "daemon" {
 						targets = append(targets, e)
 					}
 				}
@@ -67,7 +67,19 @@ func killCommand() *cli.Command {
 			}
 			wait := c.Duration("wait")
 			killed := 0
+			host := hostOf(c.Context)
 			for _, e := range targets {
+				if host != nil && e.PID == os.Getpid() {
+					// A job of the daemon running this kill: stopped in-process.
+					if e.Job == "daemon" {
+						return fmt.Errorf("the daemon does not stop itself on request: stop it with SIGTERM (systemctl stop pio-daemon), or pio kill daemon on the unit")
+					}
+					if host.stop(e.Job) && stopped(reg, e, wait) {
+						fmt.Fprintf(c.App.Writer, "%s stopped (hosted by the unit's daemon).\n", e.Job)
+						killed++
+					}
+					continue
+				}
 				if stopJob(c.App.Writer, reg, client, e, wait) {
 					killed++
 				}
@@ -112,18 +124,23 @@ func localGlobalFlags(c *cli.Context) map[string]string {
 	return set
 }
 
+// stopped waits up to d for the job of e to leave the registry.
+func stopped(reg *runtime.Registry, e runtime.Entry, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cur, ok := reg.Lookup(e.Job); !ok || cur.PID != e.PID {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // stopJob stops one job: MQTT first, then signals. It reports success.
 func stopJob(out io.Writer, reg *runtime.Registry, client pubsub.Client, e runtime.Entry, wait time.Duration) bool {
-	gone := func(d time.Duration) bool {
-		deadline := time.Now().Add(d)
-		for time.Now().Before(deadline) {
-			if cur, ok := reg.Lookup(e.Job); !ok || cur.PID != e.PID {
-				return true
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return false
-	}
+	gone := func(d time.Duration) bool { return stopped(reg, e, d) }
 	if client != nil {
 		t := topic.Set(e.Unit, e.Experiment, e.Job, "$state")
 		if err := client.Publish(t, []byte(runtime.Disconnected), 1, false); err == nil && gone(wait) {
@@ -131,8 +148,8 @@ func stopJob(out io.Writer, reg *runtime.Registry, client pubsub.Client, e runti
 			return true
 		}
 	}
-	if e.PID <= 0 {
-		return false
+	if e.PID <= 0 || e.PID == os.Getpid() {
+		return false // never signal this process (the daemon's own jobs)
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		if err := syscall.Kill(e.PID, sig); err != nil {

@@ -50,7 +50,7 @@ func runMain(stdout, stderr *os.File, inChild bool) int {
 	if inChild {
 		runScriptsInChild(app, stdout, stderr)
 	}
-	err := app.RunContext(ctx, os.Args)
+	err := app.RunContext(ctx, foregroundFirst(os.Args))
 	var exit *exitError
 	switch {
 	case errors.As(err, &exit):
@@ -79,7 +79,7 @@ func (e *exitError) Error() string { return e.msg }
 // without the process: tests call it in-process, and scripts run in this
 // process, without a memory budget.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return newApp(stdout, stderr).RunContext(ctx, args)
+	return newApp(stdout, stderr).RunContext(ctx, foregroundFirst(args))
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -100,6 +100,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "unit", Usage: "unit name (default: [cluster.topology] unit_name, else the hostname)"},
 			&cli.StringFlag{Name: "experiment", Usage: "experiment name (default: $EXPERIMENT, else [cluster.topology] experiment)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log debug records to the console"},
+			&cli.BoolFlag{Name: "foreground", Usage: "run, run-script, kill: here, even when the unit's daemon runs", EnvVars: []string{"PIO_FOREGROUND"}},
 		},
 		Commands: []*cli.Command{
 			runScriptCommand(),
@@ -111,6 +112,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			calibrationsCommand(),
 			versionCommand(),
 			selfTestCommand(),
+			daemonCommand(),
 			workersCommand(),
 			experimentsCommand(),
 			exportCommand(),
@@ -118,6 +120,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	refuseUnknownCommands(app)
+	app.Before = handOff // to the unit's daemon, when one runs (handoff.go)
 	return app
 }
 
@@ -142,7 +145,7 @@ func runScriptsInChild(app *cli.App, stdout, stderr *os.File) {
 	}
 	for _, cmd := range app.Commands {
 		switch cmd.Name {
-		case "run-script":
+		case "run-script", "daemon": // the daemon runs scripts in-process: its budget is theirs
 			inChild(cmd, true)
 		case "simulate":
 			inChild(cmd, false)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/piolab/pio/leds"
+	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/unit"
 )
 
@@ -49,6 +51,9 @@ func automationCommand(family, job, example string) *cli.Command {
 			// The automation is loaded before the broker and the monitor start.
 			if so.Program, err = unit.CheckLibrary(uo, family, name); err != nil {
 				return err
+			}
+			if h := hostOf(c.Context); h != nil { // run by the unit's daemon
+				return h.run(c.Context, uo.Experiment, func(env *runtime.Env) (runtime.Runner, error) { return unit.StartScript(env, so) })
 			}
 			m, err := unit.Open(uo)
 			if err != nil {
@@ -106,17 +111,24 @@ func ledIntensityCommand() *cli.Command {
 			if len(changes) == 0 {
 				return fmt.Errorf("led_intensity: give at least one channel, e.g. --A 10")
 			}
-			m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
-			if err != nil {
-				return err
+			uo := unitOptions(appContext(c), localGlobalFlags(c))
+			var env *runtime.Env
+			if h := hostOf(c.Context); h != nil { // run by the unit's daemon: its board
+				env = h.envFor(cmp.Or(uo.Experiment, h.machine.Env.Experiment)).env
+			} else {
+				m, err := unit.Open(uo)
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				env = m.Env
 			}
-			defer m.Close()
 			var applied bool
 			var runErr error
 			done := make(chan struct{})
-			m.Env.Sched.Go("led_intensity", func() {
+			env.Sched.Go("led_intensity", func() {
 				defer close(done)
-				applied, runErr = leds.RunAction(c.Context, m.Env, changes, c.String("source-of-event"))
+				applied, runErr = leds.RunAction(c.Context, env, changes, c.String("source-of-event"))
 			})
 			<-done
 			if runErr != nil {

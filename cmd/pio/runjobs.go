@@ -27,9 +27,14 @@ func jobCommand(name, usage, description string, flags []cli.Flag, start func(c 
 }
 
 // hostJob opens the unit, makes sure its monitor runs, starts a job on it
-// with start, and hosts the job until it ends.
+// with start, and hosts the job until it ends. Run by the unit's daemon,
+// it hosts the job on the daemon's machine instead.
 func hostJob(c *cli.Context, start func(env *runtime.Env) (runtime.Runner, error)) error {
-	m, err := unit.Open(unitOptions(appContext(c), localGlobalFlags(c)))
+	uo := unitOptions(appContext(c), localGlobalFlags(c))
+	if h := hostOf(c.Context); h != nil {
+		return h.run(c.Context, uo.Experiment, start)
+	}
+	m, err := unit.Open(uo)
 	if err != nil {
 		return err
 	}

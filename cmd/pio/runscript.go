@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/piolab/pio/runtime"
 	"github.com/piolab/pio/scriptlib"
 	"github.com/piolab/pio/stdlib"
 	"github.com/piolab/pio/unit"
@@ -56,6 +57,9 @@ func runScriptCommand() *cli.Command {
 			// The script is checked before the broker and the monitor start.
 			if so.Program, err = unit.CheckScript(uo, file); err != nil {
 				return err
+			}
+			if h := hostOf(c.Context); h != nil { // run by the unit's daemon
+				return h.run(c.Context, uo.Experiment, func(env *runtime.Env) (runtime.Runner, error) { return unit.StartScript(env, so) })
 			}
 			m, err := unit.Open(uo)
 			if err != nil {

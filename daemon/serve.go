@@ -1,0 +1,239 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/piolab/pio/cluster"
+	"github.com/piolab/pio/runtime"
+)
+
+// maxIDBytes bounds a request id: it is a level of the reply topic.
+const maxIDBytes = 64
+
+// checkID refuses an id that cannot be a level of the reply topic.
+func checkID(id string) error {
+	if id == "" || len(id) > maxIDBytes {
+		return fmt.Errorf("request id %q: want 1 to %d letters, digits, - or _", id, maxIDBytes)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("request id %q: %q is not allowed (want letters, digits, - or _)", id, c)
+		}
+	}
+	return nil
+}
+
+// placeFlags are the global flags a request may not give: the daemon's
+// machine decides the home, config, broker and unit, and the request's
+// Experiment field the experiment.
+var placeFlags = []string{"home", "config", "broker", "unit", "experiment"}
+
+// checkArgv refuses a command line the daemon does not run.
+func checkArgv(argv []string) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("empty command line: want run, run-script, kill or status")
+	}
+	switch argv[0] {
+	case cluster.CommandRun, cluster.CommandRunScript:
+		if len(argv) < 2 || strings.HasPrefix(argv[1], "-") {
+			return fmt.Errorf("pio %s: name the %s first (e.g. pio run stirring)", argv[0], map[string]string{"run": "job", "run-script": "script"}[argv[0]])
+		}
+	case cluster.CommandKill, cluster.CommandStatus:
+	default:
+		return fmt.Errorf("command %q: the daemon runs only run, run-script, kill and status", argv[0])
+	}
+	for _, a := range argv[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains(placeFlags, name) {
+			return fmt.Errorf("%s: a request may not choose the daemon's --%s (the experiment is the request's experiment field)", a, name)
+		}
+	}
+	return nil
+}
+
+// serve runs one request and returns its reply.
+func (d *Daemon) serve(req cluster.Request) cluster.Reply {
+	if err := checkArgv(req.Argv); err != nil {
+		return refused(req.ID, err)
+	}
+	experiment := req.Experiment
+	if experiment == "" {
+		experiment = d.o.Experiment
+	}
+	if err := runtime.CheckExperimentName(experiment); err != nil {
+		return refused(req.ID, fmt.Errorf("experiment: %w", err))
+	}
+	argv := slices.Clone(req.Argv)
+	switch argv[0] {
+	case cluster.CommandStatus:
+		return cluster.Reply{ID: req.ID, OK: true, Value: d.Status()}
+	case cluster.CommandKill:
+		return d.kill(req, argv)
+	case cluster.CommandRunScript:
+		if req.Script == nil {
+			// A bare name is a script installed on the unit or one of
+			// pio's library, which pio finds; a file travels with its content.
+			if strings.ContainsAny(argv[1], `/.\`) {
+				return refused(req.ID, fmt.Errorf("run-script %s: the request carries no script (a file travels with its content and checksum)", argv[1]))
+			}
+			break
+		}
+		path, err := d.writeScript(req.Script)
+		if err != nil {
+			return refused(req.ID, err)
+		}
+		argv[1] = path
+	}
+	argv = append(argv, "--experiment", experiment)
+	return d.start(req, argv, experiment)
+}
+
+// start runs a command that starts a job, and replies once the job has
+// started or the command has failed before it could.
+func (d *Daemon) start(req cluster.Request, argv []string, experiment string) cluster.Reply {
+	out := &replyWriter{log: d.o.Console, job: req.Argv[1]}
+	type startResult struct {
+		job runtime.Runner
+		err error
+	}
+	started := make(chan startResult, 1)
+	ended := make(chan error, 1)
+	var once sync.Once
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		var job runtime.Runner
+		err := d.o.Exec(d.jobs, argv, out, func(r runtime.Runner, err error) {
+			once.Do(func() {
+				if err == nil {
+					job = r
+					d.host(r, req, experiment)
+				}
+				started <- startResult{r, err}
+			})
+		})
+		if job != nil {
+			d.unhost(job)
+			if err != nil {
+				d.o.Console.Warn(fmt.Sprintf("%s ended: %v", job.JobName(), err))
+			} else {
+				d.o.Console.Info(fmt.Sprintf("%s ended", job.JobName()))
+			}
+		}
+		ended <- err
+	}()
+	select {
+	case s := <-started:
+		if s.err != nil {
+			return refused(req.ID, s.err)
+		}
+		name := s.job.JobName()
+		fmt.Fprintf(out, "%s started under experiment %s (hosted by the unit's daemon)\n", name, experiment)
+		return cluster.Reply{ID: req.ID, OK: true, Output: out.detach(), Value: map[string]string{"job": name, "experiment": experiment}}
+	case err := <-ended:
+		text := out.detach()
+		if err != nil {
+			return cluster.Reply{ID: req.ID, Output: text, Error: &cluster.Error{Kind: "refused", Message: err.Error()}}
+		}
+		return cluster.Reply{ID: req.ID, OK: true, Output: text} // a command that starts no job
+	}
+}
+
+// host records a started job and who asked for it.
+func (d *Daemon) host(r runtime.Runner, req cluster.Request, experiment string) {
+	s := cluster.JobStatus{Job: r.JobName(), Experiment: experiment, StartedAt: time.Now().UTC(), Source: req.Source}
+	if s.Source == "" {
+		s.Source = req.Requester
+	}
+	if req.Script != nil {
+		s.Script, s.SHA256 = req.Script.Name, req.Script.SHA256
+	}
+	d.mu.Lock()
+	d.hosted[s.Job] = &hostedJob{status: s, job: r}
+	d.mu.Unlock()
+}
+
+// unhost forgets a job that has ended.
+func (d *Daemon) unhost(r runtime.Runner) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h, ok := d.hosted[r.JobName()]; ok && h.job == r {
+		delete(d.hosted, r.JobName())
+	}
+}
+
+// kill runs pio kill in-process; its value is the jobs that stopped.
+func (d *Daemon) kill(req cluster.Request, argv []string) cluster.Reply {
+	before := d.running()
+	out := &replyWriter{log: d.o.Console, job: "kill"}
+	err := d.o.Exec(d.jobs, argv, out, nil)
+	text := out.detach()
+	if err != nil {
+		return cluster.Reply{ID: req.ID, Output: text, Error: &cluster.Error{Kind: "refused", Message: err.Error()}}
+	}
+	after := d.running()
+	stopped := []string{}
+	for _, j := range before {
+		if !slices.Contains(after, j) {
+			stopped = append(stopped, j)
+		}
+	}
+	return cluster.Reply{ID: req.ID, OK: true, Output: text, Value: stopped}
+}
+
+// running names the unit's running jobs: the registry's (every process),
+// else the daemon's own.
+func (d *Daemon) running() []string {
+	var names []string
+	if d.o.Registry != nil {
+		for _, e := range d.o.Registry.List() {
+			names = append(names, e.Job)
+		}
+		return names
+	}
+	for _, s := range d.Status() {
+		names = append(names, s.Job)
+	}
+	return names
+}
+
+// writeScript checks a script sent with its content and writes it, with
+// its modules, under ScriptsDir/<sha256>/; it returns the script's path.
+func (d *Daemon) writeScript(s *cluster.Script) (string, error) {
+	if got := cluster.Checksum(s.Content); got != s.SHA256 {
+		return "", fmt.Errorf("script %s: its content's sha256 is %s, not the %s it was sent with: it changed on the way; send it again", s.Name, got, s.SHA256)
+	}
+	name := filepath.Base(s.Name)
+	if s.Name == "" || !strings.HasSuffix(name, ".star") {
+		return "", fmt.Errorf("script name %q: want a file name ending in .star", s.Name)
+	}
+	for p := range s.Modules {
+		if !filepath.IsLocal(p) || strings.Contains(p, `\`) {
+			return "", fmt.Errorf("script %s: module path %q leaves the script's folder (want a relative path without ..)", s.Name, p)
+		}
+	}
+	if d.o.ScriptsDir == "" {
+		return "", &internalError{fmt.Errorf("script %s: this daemon has no folder for scripts", s.Name)}
+	}
+	dir := filepath.Join(d.o.ScriptsDir, s.SHA256)
+	files := map[string]string{name: s.Content}
+	for p, c := range s.Modules {
+		files[p] = c
+	}
+	for p, c := range files {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", &internalError{fmt.Errorf("script %s: %w", s.Name, err)}
+		}
+		if err := os.WriteFile(path, []byte(c), 0o644); err != nil {
+			return "", &internalError{fmt.Errorf("script %s: %w", s.Name, err)}
+		}
+	}
+	return filepath.Join(dir, name), nil
+}
