@@ -72,7 +72,7 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 
 // auditColumns are the columns shown first, in this order, when present;
 // other columns follow, sorted.
-var auditColumns = []string{"timestamp", "at", "requester", "who", "action", "unit", "pioreactor_unit", "experiment", "job", "job_name", "setting", "value", "script", "sha256", "detail", "details"}
+var auditColumns = []string{"timestamp", "credential", "action", "pioreactor_unit", "experiment", "job_name", "detail", "sha256"}
 
 // printTable writes rows of the leader's columns as a table.
 func printTable(w io.Writer, rows []map[string]any) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -190,54 +189,41 @@ func yesNo(b bool) string {
 // and its running jobs, or why they could not be read. It fails only when
 // the leader cannot list its workers.
 func printStatus(ctx context.Context, out io.Writer, lc *leaderclient.Client) error {
-	ws, err := lc.Workers(ctx)
+	st, err := lc.Status(ctx)
 	if err != nil {
 		return err
 	}
-	as, err := lc.Assignments(ctx)
-	if err != nil {
-		return err
-	}
-	exp := map[string]string{}
-	for _, a := range as {
-		exp[a.Unit] = a.Experiment
-	}
-	jobs := make([]string, len(ws))
-	var wg sync.WaitGroup
-	for i, w := range ws {
-		wg.Go(func() {
-			js, err := lc.RunningJobs(ctx, w.Unit)
-			switch {
-			case err != nil:
-				jobs[i] = "unreachable: " + err.Error()
-			case len(js) == 0:
-				jobs[i] = "no jobs"
-			default:
-				var parts []string
-				for _, j := range js {
-					s := j.Job
-					if j.State != "" {
-						s += " (" + j.State + ")"
-					}
-					parts = append(parts, s)
-				}
-				jobs[i] = strings.Join(parts, ", ")
-			}
-		})
-	}
-	wg.Wait()
-	if len(ws) == 0 {
+	if len(st) == 0 {
 		fmt.Fprintln(out, "no workers yet: add one with pio workers add NAME")
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tACTIVE\tEXPERIMENT\tJOBS")
-	for i, w := range ws {
-		e := exp[w.Unit]
+	for _, w := range st {
+		e := w.Experiment
 		if e == "" {
 			e = "(unassigned)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.Unit, yesNo(bool(w.IsActive)), e, jobs[i])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.Unit, yesNo(bool(w.IsActive)), e, jobsLine(w))
 	}
 	return tw.Flush()
+}
+
+// jobsLine is a worker's jobs on one line.
+func jobsLine(w leaderclient.WorkerStatus) string {
+	if w.Err != nil {
+		return "unreachable: " + w.Err.Error()
+	}
+	if len(w.Jobs) == 0 {
+		return "no jobs"
+	}
+	var parts []string
+	for _, j := range w.Jobs {
+		s := j.Job
+		if j.State != "" {
+			s += " (" + j.State + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
