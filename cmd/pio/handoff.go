@@ -187,5 +187,3 @@ func foregroundFirst(args []string) []string {
 	}
 	return append([]string{args[0], "--foreground"}, rest...)
 }
-
-
