@@ -63,6 +63,7 @@ func runCommand() *cli.Command {
 			automationCommand("temperature", "temperature_automation", "--automation-name thermostat --target-temperature 30"),
 			automationCommand("led", "led_automation", "--automation-name light_dark_cycle --light-intensity 50 --light-duration-minutes 960 --dark-duration-minutes 480"),
 			ledIntensityCommand(),
+			experimentProfileCommand(),
 		},
 	}
 }
