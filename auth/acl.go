@@ -27,15 +27,20 @@ func Allowed(u User, topic string, write bool) bool {
 		return true
 	case RoleUnit:
 		if write {
-			own := Root + "/" + u.Name
-			return u.Name != "" && !strings.ContainsAny(topic, "+#") &&
-				(topic == own || strings.HasPrefix(topic, own+"/"))
+			return u.Name != "" && underRoot(topic) && !strings.ContainsAny(topic, "+#") &&
+				underLevel(topic[len(Root)+1:], u.Name)
 		}
 		return underRoot(topic)
 	case RoleViewer:
 		return !write && underRoot(topic)
 	}
 	return false
+}
+
+// underLevel reports whether topic is level or lies under level/.
+func underLevel(topic, level string) bool {
+	rest, ok := strings.CutPrefix(topic, level)
+	return ok && (rest == "" || rest[0] == '/')
 }
 
 // underRoot reports whether topic (or filter) lies under pioreactor/.

@@ -8,7 +8,10 @@
 //     lone machine with nothing installed.
 package pubsub
 
-import "errors"
+import (
+	"crypto/tls"
+	"errors"
+)
 
 // Message is one MQTT message.
 type Message struct {
@@ -53,6 +56,8 @@ type Options struct {
 	OnReconnect func()
 	Username    string
 	Password    string
+	// TLS, if set, makes the client connect with TLS (auth.ClientTLS).
+	TLS *tls.Config
 }
 
 // ErrClosed is returned by a closed Client.

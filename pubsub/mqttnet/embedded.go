@@ -1,6 +1,7 @@
 package mqttnet
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -148,10 +148,10 @@ func (w *willTracker) count() int {
 // and logged at WARN through log, with the clients they were meant for,
 // every 30 s while they happen and at Close.
 func StartEmbedded(addr string, log *slog.Logger) (*Embedded, error) {
-	return startEmbedded(addr, log, embeddedDefaults)
+	return startEmbedded(addr, log, embeddedDefaults, EmbeddedOptions{})
 }
 
-func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig) (*Embedded, error) {
+func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig, o EmbeddedOptions) (*Embedded, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: listen on %s: %w", addr, err)
@@ -167,9 +167,15 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig) (*Embedded
 		Capabilities:             caps,
 		ClientNetWriteBufferSize: cfg.writeBuffer,
 	})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := srv.AddHook(accessHook(o), nil); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if o.Audit != nil {
+		if err := srv.AddHook(&auditHook{audit: o.Audit, verified: o.Users != nil}, nil); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
 	}
 	wills := &willTracker{ids: map[string]bool{}}
 	if err := srv.AddHook(wills, nil); err != nil {
@@ -181,8 +187,14 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig) (*Embedded
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
+	// Close cuts the TCP connections under TLS, so that a write blocked on
+	// one fails at once (see Close).
 	tl := &trackedListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
-	tcp := listeners.NewNet("pio", tl)
+	var served net.Listener = tl
+	if o.TLS != nil {
+		served = tls.NewListener(tl, o.TLS)
+	}
+	tcp := listeners.NewNet("pio", served)
 	if err := srv.AddListener(tcp); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)

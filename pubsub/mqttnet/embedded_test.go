@@ -87,7 +87,7 @@ func TestEmbeddedKeepsUpWithFourPublishers(t *testing.T) {
 	const publishers, each = 4, 20000
 	var logs recordLog
 	cfg := floodConfig(t)
-	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), cfg)
+	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), cfg, EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func stallConfig() embeddedConfig {
 func TestEmbeddedCountsDrops(t *testing.T) {
 	const n = 20000
 	var logs recordLog
-	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), stallConfig())
+	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), stallConfig(), EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestEmbeddedReportsDropsPeriodically(t *testing.T) {
 	var logs recordLog
 	cfg := stallConfig()
 	cfg.reportEvery = 10 * time.Millisecond
-	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), cfg)
+	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), cfg, EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestEmbeddedReportsDropsPeriodically(t *testing.T) {
 // write to a subscriber that stopped reading is blocked.
 func TestEmbeddedCloseWithStalledSubscriber(t *testing.T) {
 	var logs recordLog
-	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), stallConfig())
+	b, err := startEmbedded("127.0.0.1:0", slog.New(&logs), stallConfig(), EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,14 @@ package mqttnet
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/piolab/pio/pubsub"
 )
@@ -38,10 +40,14 @@ import (
 // after Close returns, nothing after it.
 func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Client, error) {
 	c := &pahoClient{subs: map[string]*pahoSub{}, timeout: timeout, in: newInbox()}
+	scheme := "tcp://"
+	if opts.TLS != nil {
+		scheme = "ssl://"
+	}
 	// A random suffix, as upstream adds, so that a restarted job never takes
 	// over its dead predecessor's session (a clean new session instead).
 	o := paho.NewClientOptions().
-		AddBroker("tcp://" + addr).
+		AddBroker(scheme + addr).
 		SetClientID(fmt.Sprintf("%s-%04x", opts.ClientID, rand.IntN(1<<16))).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
@@ -54,6 +60,9 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		SetDefaultPublishHandler(ackUnrouted)
 	if opts.Username != "" {
 		o.SetUsername(opts.Username).SetPassword(opts.Password)
+	}
+	if opts.TLS != nil {
+		o.SetTLSConfig(opts.TLS)
 	}
 	if w := opts.Will; w != nil {
 		o.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retained)
@@ -92,10 +101,26 @@ func Dial(addr string, opts pubsub.Options, timeout time.Duration) (pubsub.Clien
 		return nil, fmt.Errorf("mqtt: connect to %s: timed out after %v", addr, timeout)
 	}
 	if err := tok.Error(); err != nil {
-		return nil, fmt.Errorf("mqtt: connect to %s: %w", addr, err)
+		return nil, connectError(addr, opts, err)
 	}
 	go c.in.run()
 	return c, nil
+}
+
+// connectError says why the broker at addr refused the connection, naming
+// the user name when the broker refused it.
+func connectError(addr string, opts pubsub.Options, err error) error {
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		who := "anonymously (no user name)"
+		if opts.Username != "" {
+			who = fmt.Sprintf("as user %q", opts.Username)
+		}
+		return fmt.Errorf("mqtt: connect to %s %s: the broker refused the user name or password: %w", addr, who, err)
+	case opts.TLS == nil && errors.Is(err, io.EOF):
+		return fmt.Errorf("mqtt: connect to %s: the broker closed the connection (does it want TLS? [mqtt] use_tls): %w", addr, err)
+	}
+	return fmt.Errorf("mqtt: connect to %s: %w", addr, err)
 }
 
 // pahoSub is one subscription. Its handler runs only while it is current:

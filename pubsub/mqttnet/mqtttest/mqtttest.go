@@ -58,6 +58,24 @@ func onCI() bool {
 // is reported if it fails to start.
 func StartMosquitto(t testing.TB) (addr string) {
 	t.Helper()
+	return StartMosquittoWith(t, MosquittoConfig{})
+}
+
+// MosquittoConfig is what StartMosquittoWith adds to the broker's
+// configuration.
+type MosquittoConfig struct {
+	// Passwd is the text of a password_file (auth.MosquittoPasswd lines);
+	// set, anonymous clients are refused.
+	Passwd string
+	// ACL is the text of an acl_file (auth.MosquittoACL).
+	ACL string
+	// TLS makes the listener speak TLS only, with this certificate.
+	TLS *TLSFiles
+}
+
+// StartMosquittoWith is StartMosquitto with users, rules or TLS.
+func StartMosquittoWith(t testing.TB, c MosquittoConfig) (addr string) {
+	t.Helper()
 	if _, err := os.Stat(MosquittoPath); err != nil {
 		if onCI() {
 			t.Fatalf("mosquitto is not installed (%v); CI must install it (apt-get install mosquitto)", err)
@@ -68,7 +86,7 @@ func StartMosquitto(t testing.TB) (addr string) {
 	// The free port is found by listening and closing, so another process
 	// may take it first: try a few ports.
 	for attempt := 0; attempt < 5; attempt++ {
-		addr, err := startMosquitto(t)
+		addr, err := startMosquitto(t, c)
 		if err == nil {
 			return addr
 		}
@@ -96,7 +114,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func startMosquitto(t testing.TB) (string, error) {
+func startMosquitto(t testing.TB, c MosquittoConfig) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -107,7 +125,10 @@ func startMosquitto(t testing.TB) (string, error) {
 
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n", port)
+	text, err := mosquittoConf(dir, port, c)
+	if err != nil {
+		return "", err
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return "", err
 	}
@@ -149,6 +170,39 @@ func startMosquitto(t testing.TB) (string, error) {
 	}
 	t.Cleanup(stop)
 	return addr, nil
+}
+
+// mosquittoConf writes the configuration of a broker on port, and the
+// files it names into dir.
+func mosquittoConf(dir string, port int, c MosquittoConfig) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "per_listener_settings false\nlistener %d 127.0.0.1\n", port)
+	if c.TLS != nil {
+		fmt.Fprintf(&b, "cafile %s\ncertfile %s\nkeyfile %s\n", c.TLS.CA, c.TLS.Cert, c.TLS.Key)
+	}
+	b.WriteString("persistence false\nlog_dest stderr\n")
+	if os.Geteuid() == 0 {
+		// Mosquitto started as root reads its files as the mosquitto
+		// user, who may not enter the test's temporary directory.
+		b.WriteString("user root\n")
+	}
+	if c.Passwd == "" {
+		b.WriteString("allow_anonymous true\n")
+	} else {
+		path := filepath.Join(dir, "passwd")
+		if err := os.WriteFile(path, []byte(c.Passwd), 0o600); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "allow_anonymous false\npassword_file %s\n", path)
+	}
+	if c.ACL != "" {
+		path := filepath.Join(dir, "acl")
+		if err := os.WriteFile(path, []byte(c.ACL), 0o600); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "acl_file %s\n", path)
+	}
+	return b.String(), nil
 }
 
 // Broker is a kind of real broker a test can start.
