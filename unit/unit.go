@@ -167,7 +167,11 @@ func DialBroker(opts Options, clientID string, timeout time.Duration) (pubsub.Cl
 	if addr == "" {
 		addr = o.MQTT.Addr()
 	}
-	return mqttnet.Dial(addr, pubsub.Options{ClientID: clientID, Username: o.MQTT.Username, Password: o.MQTT.Password}, timeout)
+	tlsConf, err := brokerTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	return mqttnet.Dial(addr, pubsub.Options{ClientID: clientID, Username: o.MQTT.Username, Password: o.MQTT.Password, TLS: tlsConf}, timeout)
 }
 
 // Machine is a unit running on this machine: one board, one real-time
@@ -208,8 +212,13 @@ func Open(opts Options) (*Machine, error) {
 	if addr == "" {
 		addr = o.MQTT.Addr()
 	}
+	tlsConf, err := brokerTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	// With [mqtt] use_tls the broker is the leader's: no embedded one.
 	if !mqttnet.Reachable(addr, 300*time.Millisecond) {
-		if opts.Broker != "" || opts.NoEmbedded {
+		if opts.Broker != "" || opts.NoEmbedded || tlsConf != nil {
 			return nil, fmt.Errorf("no MQTT broker answers at %s", addr)
 		}
 		b, err := mqttnet.StartEmbedded(addr, nil)
@@ -222,7 +231,7 @@ func Open(opts Options) (*Machine, error) {
 	}
 	user, pass := o.MQTT.Username, o.MQTT.Password
 	connect := func(o pubsub.Options) (pubsub.Client, error) {
-		o.Username, o.Password = user, pass
+		o.Username, o.Password, o.TLS = user, pass, tlsConf
 		return mqttnet.Dial(addr, o, 5*time.Second)
 	}
 
