@@ -112,6 +112,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			calibrationsCommand(),
 			versionCommand(),
 			selfTestCommand(),
+			leaderCommand(),
 			daemonCommand(),
 			workersCommand(),
 			experimentsCommand(),
