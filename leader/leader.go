@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 				}
 			}
 		}
-		if f := c.Security.TLSCertFile; f != "" {
+		if f := c.Security.TLSCertFile; f != "" && c.Security.MQTTUseTLS {
 			if eo.TLS, err = auth.ServerTLS(f, c.Security.TLSKeyFile); err != nil {
 				return fmt.Errorf("leader: %w", err)
 			}
@@ -127,9 +127,16 @@ func Run(ctx context.Context, opts Options) error {
 		brokerAddr = dialable(b.Addr())
 	}
 
+	po := pubsub.Options{Username: opts.Config.MQTT.Username, Password: opts.Config.MQTT.Password}
+	if c.Security.MQTTUseTLS {
+		if po.TLS, err = auth.ClientTLS(c.Security.TLSCAFile); err != nil {
+			return fmt.Errorf("leader: %w", err)
+		}
+	}
 	dial := func(id string) (pubsub.Client, error) {
-		return mqttnet.Dial(brokerAddr, pubsub.Options{ClientID: id, Username: opts.Config.MQTT.Username,
-			Password: opts.Config.MQTT.Password}, 5*time.Second)
+		o := po
+		o.ClientID = id
+		return mqttnet.Dial(brokerAddr, o, 5*time.Second)
 	}
 	streamClient, err := dial(fmt.Sprintf("pio-leader-db-%d", os.Getpid()))
 	if err != nil {
