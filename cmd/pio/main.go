@@ -111,6 +111,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			killCommand(),
 			calibrationsCommand(),
 			versionCommand(),
+			authCommand(),
 			selfTestCommand(),
 			leaderCommand(),
 			daemonCommand(),
