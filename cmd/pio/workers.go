@@ -67,13 +67,13 @@ func withLeader(action func(c *cli.Context, lc *leaderclient.Client) error) cli.
 // needArgs refuses a command line without exactly n arguments (at least n
 // when more is set).
 func needArgs(c *cli.Context, n int, more bool, usage string) error {
-	if c.NArg() < n || (!more && c.NArg() > n) {
-		return &exitError{code: 2, msg: fmt.Sprintf("usage: %s (got %d arguments)", usage, c.NArg())}
-	}
 	for _, a := range c.Args().Slice() {
 		if strings.HasPrefix(a, "-") {
 			return &exitError{code: 2, msg: fmt.Sprintf("%s after the arguments: flags go first (%s)", a, usage)}
 		}
+	}
+	if c.NArg() < n || (!more && c.NArg() > n) {
+		return &exitError{code: 2, msg: fmt.Sprintf("usage: %s (got %d arguments)", usage, c.NArg())}
 	}
 	return nil
 }
