@@ -74,6 +74,14 @@ func (d *Daemon) serve(req cluster.Request) cluster.Reply {
 	case cluster.CommandStatus:
 		return cluster.Reply{ID: req.ID, OK: true, Value: d.Status()}
 	case cluster.CommandKill:
+		if req.Experiment != "" && (slices.Contains(argv, "--all") || slices.Contains(argv, "--all-jobs")) {
+			// The leader's "stop every job of this experiment": the jobs of
+			// the request's experiment only, by name.
+			argv = d.experimentJobs(experiment)
+			if len(argv) == 1 {
+				return cluster.Reply{ID: req.ID, OK: true, Output: "no job of experiment " + experiment + " is running", Value: []string{}}
+			}
+		}
 		return d.kill(req, argv)
 	case cluster.CommandRunScript:
 		if req.Script == nil {
@@ -166,6 +174,26 @@ func (d *Daemon) unhost(r runtime.Runner) {
 	if h, ok := d.hosted[r.JobName()]; ok && h.job == r {
 		delete(d.hosted, r.JobName())
 	}
+}
+
+// experimentJobs is the kill command line of every job of experiment on
+// the unit, except the monitor and the daemon.
+func (d *Daemon) experimentJobs(experiment string) []string {
+	argv := []string{cluster.CommandKill}
+	if d.o.Registry != nil {
+		for _, e := range d.o.Registry.List() {
+			if e.Experiment == experiment && e.Job != "monitor" && e.Job != cluster.JobName {
+				argv = append(argv, e.Job)
+			}
+		}
+		return argv
+	}
+	for _, s := range d.Status() {
+		if s.Experiment == experiment {
+			argv = append(argv, s.Job)
+		}
+	}
+	return argv
 }
 
 // kill runs pio kill in-process; its value is the jobs that stopped.

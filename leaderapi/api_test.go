@@ -171,7 +171,7 @@ func TestAssignmentsArePublishedRetained(t *testing.T) {
 	b, _ := json.Marshal(re)
 	h.poll(b)
 	reqs := h.disp.requests()
-	if len(reqs) != 1 || !reflect.DeepEqual(reqs[0].Argv, []string{"kill", "--all-jobs", "--experiment", "exp1"}) {
+	if len(reqs) != 1 || !reflect.DeepEqual(reqs[0].Argv, []string{"kill", "--all-jobs"}) || reqs[0].Experiment != "exp1" {
 		t.Errorf("reassignment sent %+v", reqs)
 	}
 	code, b := h.do("DELETE", "/api/experiments/exp2/workers/u1", nil)

@@ -196,7 +196,7 @@ func TestStopAllAndRunning(t *testing.T) {
 		t.Errorf("running: %v", res)
 	}
 	reqs := h.disp.requests()
-	if !reflect.DeepEqual(reqs[0].Argv, []string{"kill", "--all-jobs", "--experiment", "exp1"}) || !reflect.DeepEqual(reqs[1].Argv, []string{"status"}) {
+	if !reflect.DeepEqual(reqs[0].Argv, []string{"kill", "--all-jobs"}) || reqs[0].Experiment != "exp1" || !reflect.DeepEqual(reqs[1].Argv, []string{"status"}) {
 		t.Errorf("sent %+v", reqs)
 	}
 }

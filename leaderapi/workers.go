@@ -203,11 +203,8 @@ func (a *API) setActive(w http.ResponseWriter, r *http.Request, who string) {
 
 // killRequest asks a daemon to stop all its jobs (of exp, when given).
 func killRequest(exp, who string) cluster.Request {
-	argv := []string{cluster.CommandKill, "--all-jobs"}
-	if exp != "" {
-		argv = append(argv, "--experiment", exp)
-	}
-	return cluster.Request{Argv: argv, Experiment: exp, Requester: who}
+	// The daemon narrows --all-jobs to the request's experiment.
+	return cluster.Request{Argv: []string{cluster.CommandKill, "--all-jobs"}, Experiment: exp, Requester: who}
 }
 
 // targets resolves the unit of a job path: $broadcast is every active

@@ -27,7 +27,7 @@ func killCommand() *cli.Command {
 			"for it to finish; a job that does not stop within --wait gets SIGTERM, then SIGKILL.\n" +
 			"--all stops every job except the long-running monitor.",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "all", Usage: "stop every job on this unit except monitor"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"all-jobs"}, Usage: "stop every job on this unit except monitor (--all-jobs, upstream's name, is the same)"},
 			&cli.DurationFlag{Name: "wait", Value: 5 * time.Second, Usage: "how long to wait for each step"},
 		}, globalFlagsAfterCommand()...),
 		Action: func(c *cli.Context) error {
