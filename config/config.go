@@ -103,8 +103,10 @@ api_token=
 # being what the audit trail records; empty: changes through the API are refused
 api_tokens_file=
 # (leader) the MQTT users its embedded broker accepts: a file of
-# "name password-sha256 role" lines (role: leader, unit or viewer); empty:
-# the broker accepts anyone, as upstream's does
+# "name password-sha256 role" lines (role: leader, unit or viewer; a unit's
+# user is its name and writes only under pioreactor/<name>/; pio auth
+# hash-password makes the hash; docs/cluster-security.md); empty: the broker
+# accepts anyone, as upstream's does
 broker_users_file=
 # TLS for the leader's broker and API: its certificate and key (PEM); empty: none
 tls_cert_file=
