@@ -28,14 +28,18 @@ import (
 // Open opens (creating if needed) the SQLite database at path with WAL,
 // synchronous=NORMAL, a busy timeout and one connection (one writer), and
 // creates the stream's tables (Schema) and upstream's triggers (Triggers).
-func Open(path string) (*sql.DB, error) {
+func Open(path string) (*sql.DB, error) { return open(path, Schema+Triggers) }
+
+// open is Open with the statements that create the tables (benchmarks
+// measure the triggers' cost by leaving them out).
+func open(path, schema string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(0)")
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=wal_autocheckpoint(16384)&_pragma=foreign_keys(0)")
 	if err != nil {
 		return nil, fmt.Errorf("dbstream: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(Schema + Triggers); err != nil {
+	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("dbstream: create tables in %s: %w", path, err)
 	}
@@ -58,6 +62,11 @@ type Options struct {
 	// OnCommit, if set, is called by the writer after each commit with the
 	// rows it stored (benchmarks measure delay with it).
 	OnCommit func(rows []Row, at time.Time)
+	// StatsEvery is how often a stats line is logged at INFO (default 60 s,
+	// as upstream's inserts_in_last_60s; negative: never).
+	StatsEvery time.Duration
+	// After is the clock the stats line waits on (default time.After).
+	After func(time.Duration) <-chan time.Time
 }
 
 // Stats are a Stream's counts. After Close, Received = Stored + Rejected +
@@ -102,6 +111,12 @@ func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StatsEvery == 0 {
+		opts.StatsEvery = time.Minute
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	s := &Stream{db: db, client: client, opts: opts, stmts: map[*table]*sql.Stmt{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, t := range tables {
@@ -113,6 +128,9 @@ func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
 		s.stmts[t] = st
 	}
 	go s.write()
+	if opts.StatsEvery > 0 {
+		go s.logStats()
+	}
 	for _, f := range Filters() {
 		if err := client.Subscribe(f, opts.QoS, s.handle); err != nil {
 			s.Close()
@@ -246,8 +264,20 @@ func (s *Stream) tryCommit(rows []Row) (stored, rejected int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	// One transaction-bound statement per table and batch, not per row.
+	txStmts := make(map[*table]*sql.Stmt, len(tables))
+	defer func() {
+		for _, st := range txStmts {
+			st.Close()
+		}
+	}()
 	for _, r := range rows {
-		if _, err := tx.StmtContext(ctx, s.stmts[r.table]).ExecContext(ctx, r.Values...); err != nil {
+		st := txStmts[r.table]
+		if st == nil {
+			st = tx.StmtContext(ctx, s.stmts[r.table])
+			txStmts[r.table] = st
+		}
+		if _, err := st.ExecContext(ctx, r.Values...); err != nil {
 			rejected++
 			s.opts.Log.Warn("dbstream: rejected a row", "table", r.table.name, "reason", err.Error())
 			continue
@@ -296,5 +326,22 @@ func (s *Stream) Close() error {
 func (s *Stream) closeStmts() {
 	for _, st := range s.stmts {
 		st.Close()
+	}
+}
+
+// logStats logs the counts every StatsEvery until the writer has ended: the
+// totals, the rows stored in the last period and the rows waiting.
+func (s *Stream) logStats() {
+	var last int64
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.opts.After(s.opts.StatsEvery):
+		}
+		st := s.Stats()
+		s.opts.Log.Info("dbstream: stats", "stored_last_period", st.Stored-last, "period", s.opts.StatsEvery.String(),
+			"received", st.Received, "stored", st.Stored, "rejected", st.Rejected, "ignored", st.Ignored, "queued", s.Queued())
+		last = st.Stored
 	}
 }

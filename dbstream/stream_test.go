@@ -191,3 +191,40 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestStatsLine drives the stats clock by hand: each tick logs one line
+// with the rows stored since the last.
+func TestStatsLine(t *testing.T) {
+	db := openTemp(t)
+	broker := pubsub.NewMemory()
+	ticks := make(chan time.Time)
+	var logBuf syncBuffer
+	s, err := Start(db, broker.Connect(pubsub.Options{ClientID: "leader"}), Options{
+		Log: slog.New(slog.NewTextHandler(&logBuf, nil)), BatchDelay: time.Millisecond,
+		After: func(d time.Duration) <-chan time.Time {
+			if d != time.Minute {
+				t.Errorf("stats period %v, want 1m", d)
+			}
+			return ticks
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := broker.Connect(pubsub.Options{ClientID: "u"})
+	for i := 0; i < 3; i++ {
+		m := simulate("u", "e", kindOD, i, time.Now())
+		unit.Publish(m.topic, m.payload, 1, false)
+	}
+	if !waitFor(5*time.Second, func() bool { return s.Stats().Stored == 3 }) {
+		t.Fatalf("stats %+v", s.Stats())
+	}
+	ticks <- time.Now()
+	ticks <- time.Now() // the first line is written before the second tick is taken
+	s.Close()
+	out := logBuf.String()
+	if !strings.Contains(out, "stored_last_period=3 ") || !strings.Contains(out, "stored_last_period=0 ") ||
+		strings.Count(out, "dbstream: stats") != 2 {
+		t.Errorf("want two stats lines, 3 then 0 stored in the period:\n%s", out)
+	}
+}
