@@ -18,7 +18,7 @@ func TestDependencyDirection(t *testing.T) {
 		"github.com/piolab/pio/cmd",
 		"github.com/piolab/pio/unit",
 	}
-	for _, pkg := range []string{"./runtime", "./dosing", "./sched", "./payload", "./script", "./builtins", "./hw", "./hw/sim", "./liquid", "./clock", "./pubsub", "./topic", "./calibration", "./config", "./outbox", "./supervise", "./automation", "./readings", "./control", "./leds", "./odreading", "./growthrate", "./stirring", "./temperature", "./stdlib", "./stdlib/lib", "./customjob", "./scriptnet", "./scriptlib"} {
+	for _, pkg := range []string{"./runtime", "./dosing", "./sched", "./payload", "./script", "./builtins", "./hw", "./hw/sim", "./liquid", "./clock", "./pubsub", "./topic", "./calibration", "./config", "./outbox", "./supervise", "./automation", "./readings", "./control", "./leds", "./odreading", "./growthrate", "./stirring", "./temperature", "./stdlib", "./stdlib/lib", "./customjob", "./scriptnet", "./scriptlib", "./cluster", "./daemon", "./profile", "./auth", "./dbstream", "./leaderapi", "./leaderclient"} {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", pkg, err)
