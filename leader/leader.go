@@ -64,7 +64,7 @@ func Run(ctx context.Context, opts Options) error {
 	tokens := opts.Tokens
 	if tokens == nil {
 		if c.Security.APITokensFile == "" {
-			return errors.New("leader: no API tokens: set [cluster.security] api_tokens_file (one `name token` a line; `pio` prints a new token with auth.NewToken) so that the API can accept changes")
+			return errors.New("leader: no API tokens: set [cluster.security] api_tokens_file (one `name token` a line; pio auth new-token prints a new token) so that the API can accept changes")
 		}
 		t, err := auth.LoadTokens(c.Security.APITokensFile)
 		if err != nil {

@@ -37,6 +37,9 @@ func handOff(c *cli.Context) error {
 		if strings.HasPrefix(args[1], "-") {
 			return nil
 		}
+		if args[0] == cluster.CommandRun && args[1] == "experiment_profile" {
+			return nil // a profile drives the cluster from here, reading its file here
+		}
 	case cluster.CommandKill:
 		if slices.Contains(args, cluster.JobName) {
 			return nil // pio kill daemon: signals it from here
