@@ -265,7 +265,11 @@ func TestScriptTravelsWithContent(t *testing.T) {
 	if !rep.OK {
 		t.Fatalf("%+v", rep.Error)
 	}
-	dir := filepath.Join(h.dir, "scripts", s.SHA256)
+	dirs, _ := filepath.Glob(filepath.Join(h.dir, "scripts", s.SHA256+"-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("script folders %v, want one <sha256>-<modules' checksum>", dirs)
+	}
+	dir := dirs[0]
 	want := "run-script " + filepath.Join(dir, "turbid.star") + " --target 1.5 --experiment e1"
 	if got := strings.Join(h.pio.last(), " "); got != want {
 		t.Fatalf("argv\n got %s\nwant %s", got, want)
@@ -340,5 +344,56 @@ func TestCheckID(t *testing.T) {
 		if err := checkID(id); (err == nil) != ok {
 			t.Errorf("checkID(%q) = %v", id, err)
 		}
+	}
+}
+
+func TestScriptRefusals(t *testing.T) {
+	h := start(t)
+	big := strings.Repeat("#", maxScriptBytes)
+	tooBig := fmt.Sprintf("more than the %d a request may carry", maxScriptBytes)
+	for _, tc := range []struct {
+		name string
+		s    *cluster.Script
+		want string
+	}{
+		{"module named as the script", cluster.NewScript("s.star", "x = 1\n", map[string]string{"s.star": "evil = 1\n"}),
+			`script s.star: module path "s.star" is the script itself`},
+		{"too big", cluster.NewScript("s.star", big, nil), fmt.Sprintf("script s.star: %d bytes with its modules, %s", maxScriptBytes+6, tooBig)},
+		{"too big with modules", cluster.NewScript("s.star", "x = 1\n", map[string]string{"m.star": big}),
+			fmt.Sprintf("script s.star: %d bytes with its modules, %s", maxScriptBytes+18, tooBig)},
+		{"module named twice", cluster.NewScript("s.star", "x = 1\n", map[string]string{"m.star": "y = 1\n", "./m.star": "y = 2\n"}),
+			`script s.star: module path "`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := h.req.Send(context.Background(), "u1", cluster.Request{Argv: []string{"run-script", "s.star"}, Script: tc.s})
+			if rep.OK || rep.Error == nil || rep.Error.Kind != "refused" || !strings.HasPrefix(rep.Error.Message, tc.want) {
+				t.Fatalf("reply %+v, error %+v\nwant %q", rep, rep.Error, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "scripts")); err == nil {
+		t.Fatal("a refused script was written")
+	}
+}
+
+// A second request with the same script but other modules must not
+// change the files of the first, which may still be loading them.
+func TestScriptFilesNotOverwritten(t *testing.T) {
+	h := start(t)
+	first := cluster.NewScript("s.star", "load(\"m.star\", \"x\")\n", map[string]string{"m.star": "x = 1\n"})
+	second := cluster.NewScript("s.star", first.Content, map[string]string{"m.star": "x = 2\n"})
+	if rep := h.req.Send(context.Background(), "u1", cluster.Request{Argv: []string{"run-script", "s.star"}, Script: first}); !rep.OK {
+		t.Fatalf("%+v", rep.Error)
+	}
+	path1 := h.pio.last()[1]
+	h.send("kill", "dosing_automation")
+	if rep := h.req.Send(context.Background(), "u1", cluster.Request{Argv: []string{"run-script", "s.star"}, Script: second}); !rep.OK {
+		t.Fatalf("%+v", rep.Error)
+	}
+	path2 := h.pio.last()[1]
+	b1, _ := os.ReadFile(filepath.Join(filepath.Dir(path1), "m.star"))
+	b2, _ := os.ReadFile(filepath.Join(filepath.Dir(path2), "m.star"))
+	if string(b1) != "x = 1\n" || string(b2) != "x = 2\n" {
+		t.Fatalf("modules: first %q, second %q", b1, b2)
 	}
 }

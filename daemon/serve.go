@@ -231,8 +231,17 @@ func (d *Daemon) running() []string {
 	return names
 }
 
+// maxScriptBytes bounds a script sent with its content: the script, its
+// modules and their paths together. A script is a few kilobytes; this is
+// far above any, and far below what would strain a unit's memory or disk.
+const maxScriptBytes = 1 << 20
+
 // writeScript checks a script sent with its content and writes it, with
-// its modules, under ScriptsDir/<sha256>/; it returns the script's path.
+// its modules, under ScriptsDir/<sha256>/ (<sha256>-<modules' checksum>/
+// with modules); it returns the script's path. A folder's files never
+// change once written: another request for the same script with other
+// modules gets a folder of its own, and each file is renamed into place
+// whole, so a job loading its modules never reads a half-written one.
 func (d *Daemon) writeScript(s *cluster.Script) (string, error) {
 	if got := cluster.Checksum(s.Content); got != s.SHA256 {
 		return "", fmt.Errorf("script %s: its content's sha256 is %s, not the %s it was sent with: it changed on the way; send it again", s.Name, got, s.SHA256)
@@ -241,27 +250,70 @@ func (d *Daemon) writeScript(s *cluster.Script) (string, error) {
 	if s.Name == "" || !strings.HasSuffix(name, ".star") {
 		return "", fmt.Errorf("script name %q: want a file name ending in .star", s.Name)
 	}
-	for p := range s.Modules {
+	size := len(s.Name) + len(s.Content)
+	paths := make([]string, 0, len(s.Modules))
+	for p, c := range s.Modules {
 		if !filepath.IsLocal(p) || strings.Contains(p, `\`) {
 			return "", fmt.Errorf("script %s: module path %q leaves the script's folder (want a relative path without ..)", s.Name, p)
 		}
+		if filepath.Clean(p) == "." || slices.Contains(paths, filepath.Clean(p)) {
+			return "", fmt.Errorf("script %s: module path %q names no file, or one another path names too", s.Name, p)
+		}
+		if filepath.Clean(p) == name {
+			return "", fmt.Errorf("script %s: module path %q is the script itself (a module needs a name of its own)", s.Name, p)
+		}
+		size += len(p) + len(c)
+		paths = append(paths, filepath.Clean(p))
+	}
+	if size > maxScriptBytes {
+		return "", fmt.Errorf("script %s: %d bytes with its modules, more than the %d a request may carry (the daemon's limit on scripts sent with their content)", s.Name, size, maxScriptBytes)
 	}
 	if d.o.ScriptsDir == "" {
 		return "", &internalError{fmt.Errorf("script %s: this daemon has no folder for scripts", s.Name)}
 	}
-	dir := filepath.Join(d.o.ScriptsDir, s.SHA256)
 	files := map[string]string{name: s.Content}
 	for p, c := range s.Modules {
-		files[p] = c
+		files[filepath.Clean(p)] = c
+	}
+	dir := filepath.Join(d.o.ScriptsDir, s.SHA256)
+	if len(paths) > 0 {
+		slices.Sort(paths)
+		var all strings.Builder
+		for _, p := range paths {
+			fmt.Fprintf(&all, "%d:%s%d:%s", len(p), p, len(files[p]), files[p])
+		}
+		dir += "-" + cluster.Checksum(all.String())[:16]
 	}
 	for p, c := range files {
-		path := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return "", &internalError{fmt.Errorf("script %s: %w", s.Name, err)}
-		}
-		if err := os.WriteFile(path, []byte(c), 0o644); err != nil {
+		if err := writeWhole(filepath.Join(dir, p), c); err != nil {
 			return "", &internalError{fmt.Errorf("script %s: %w", s.Name, err)}
 		}
 	}
 	return filepath.Join(dir, name), nil
+}
+
+// writeWhole writes content to path by renaming a finished temporary file
+// into place: a reader sees the old file or the new one, never a part.
+func writeWhole(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
