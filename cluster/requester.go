@@ -89,10 +89,10 @@ func (r *Requester) Send(ctx context.Context, unit string, req Request) Reply {
 	defer cancel()
 
 	w, err := r.watch(unit)
+	defer r.unwatch(unit) // a failed watch too: the next Send subscribes again
 	if err != nil {
 		return fail("internal", fmt.Sprintf("cannot follow its daemon's $state: %v", err), "check the connection to the broker")
 	}
-	defer r.unwatch(unit)
 
 	// The reply topic also carries an empty probe, published after both
 	// subscriptions: a client's messages come in the broker's order, so
