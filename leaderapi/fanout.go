@@ -2,6 +2,7 @@ package leaderapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"time"
@@ -17,6 +18,26 @@ type Entry struct {
 	Error      *EntryError `json:"error,omitempty"`
 	StatusCode int         `json:"status_code,omitempty"`
 	Retryable  bool        `json:"retryable,omitempty"`
+}
+
+// MarshalJSON writes upstream's two shapes exactly: {ok, unit, value} (value
+// null when the unit sent none) and {ok, unit, error, status_code,
+// retryable} (retryable false included).
+func (e Entry) MarshalJSON() ([]byte, error) {
+	if e.OK {
+		return json.Marshal(struct {
+			OK    bool   `json:"ok"`
+			Unit  string `json:"unit"`
+			Value any    `json:"value"`
+		}{true, e.Unit, e.Value})
+	}
+	return json.Marshal(struct {
+		OK         bool        `json:"ok"`
+		Unit       string      `json:"unit"`
+		Error      *EntryError `json:"error"`
+		StatusCode int         `json:"status_code"`
+		Retryable  bool        `json:"retryable"`
+	}{false, e.Unit, e.Error, e.StatusCode, e.Retryable})
 }
 
 // EntryError says why a unit failed.
