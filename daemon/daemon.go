@@ -80,6 +80,30 @@ type Daemon struct {
 	lost    chan struct{} // closed by a reconnect; nil while connected
 	halted  bool
 	stopped bool
+	seen    map[string]bool // the ids of the last maxSeen requests taken
+	order   []string        // seen, oldest first
+}
+
+// maxSeen is how many request ids the daemon remembers to take each
+// request once: QoS 1 may deliver one twice.
+const maxSeen = 1024
+
+// firstTime reports whether request id is new, and remembers it; d.mu is
+// held.
+func (d *Daemon) firstTime(id string) bool {
+	if d.seen[id] {
+		return false
+	}
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	if len(d.order) == maxSeen {
+		delete(d.seen, d.order[0])
+		d.order = d.order[1:]
+	}
+	d.seen[id] = true
+	d.order = append(d.order, id)
+	return true
 }
 
 // hostedJob is a job started by a request: who asked, and the job.
@@ -168,6 +192,11 @@ func (d *Daemon) receive(m pubsub.Message) {
 	d.mu.Lock()
 	if d.stopped {
 		d.mu.Unlock()
+		return
+	}
+	if !d.firstTime(req.ID) {
+		d.mu.Unlock()
+		d.o.Console.Warn("daemon: a request that arrived again was ignored (taken once already)", "id", req.ID)
 		return
 	}
 	d.wg.Add(1)

@@ -397,3 +397,32 @@ func TestScriptFilesNotOverwritten(t *testing.T) {
 		t.Fatalf("modules: first %q, second %q", b1, b2)
 	}
 }
+
+// A QoS 1 request can arrive twice (the broker redelivers what it did not
+// see acknowledged): the daemon runs it and answers it once.
+func TestRepeatedRequestRunsOnce(t *testing.T) {
+	h := start(t)
+	var mu sync.Mutex
+	replies := 0
+	c := h.broker.Connect(pubsub.Options{ClientID: "sender"})
+	c.Subscribe(cluster.ReplyTopic("u1", "r1"), 1, func(m pubsub.Message) {
+		mu.Lock()
+		replies++
+		mu.Unlock()
+	})
+	body := []byte(`{"id":"r1","argv":["run","stirring"]}`)
+	c.Publish(cluster.RequestTopic("u1"), body, 1, false)
+	c.Publish(cluster.RequestTopic("u1"), body, 1, false)
+	// Stopping the daemon waits for every request it took.
+	h.cancel()
+	<-h.done
+	h.done <- nil
+	h.pio.mu.Lock()
+	runs := len(h.pio.argvs)
+	h.pio.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	if runs != 1 || replies != 1 {
+		t.Fatalf("request r1 ran %d times and was answered %d times, want once", runs, replies)
+	}
+}
