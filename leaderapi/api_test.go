@@ -221,3 +221,47 @@ func TestUnknownPathIsAnErrorShape(t *testing.T) {
 	h.wantError(404, "GET", "/api/nothing/here", nil)
 	h.wantError(404, "GET", "/unit_api/task_results/nope", nil)
 }
+
+// Deleting an experiment deletes its rows in every table of the stream (the
+// tables added after the API's first list too, and the rows the triggers
+// rolled up), and keeps the audit trail.
+func TestDeleteExperimentDeletesEveryTablesRows(t *testing.T) {
+	h := newHarness(t)
+	h.setup("exp2", "u1")
+	at := stamp(0)
+	h.exec(`INSERT INTO od_readings VALUES ('exp2', 'u1', ?, 0.5, 90, 2)`, at)
+	h.exec(`INSERT INTO od_blanks (experiment, pioreactor_unit, timestamp, channel, angle, od_reading) VALUES ('exp2', 'u1', ?, '1', 90, 0.1)`, at)
+	h.exec(`INSERT INTO pwm_dcs (experiment, pioreactor_unit, timestamp, channel_1) VALUES ('exp2', 'u1', ?, 10)`, at)
+	h.exec(`INSERT INTO dosing_automation_events (experiment, pioreactor_unit, timestamp, event_name) VALUES ('exp2', 'u1', ?, 'x')`, at)
+	h.exec(`INSERT INTO dosing_automation_settings (experiment, pioreactor_unit, started_at, automation_name, settings) VALUES ('exp2', 'u1', ?, 'chemostat', '{}')`, at)
+	h.exec(`INSERT INTO experiment_profile_runs (started_at, experiment_profile_name, experiment) VALUES (?, 'p', 'exp2')`, at)
+	code, b := h.do("DELETE", "/api/experiments/exp2", nil)
+	if code != 202 {
+		t.Fatalf("DELETE: %d %s", code, b)
+	}
+	h.poll(b)
+	rows, err := h.db.Query(`SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND p.name = 'experiment'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, tb := range tables {
+		n := h.count(`SELECT COUNT(*) FROM ` + tb + ` WHERE experiment = 'exp2'`)
+		if tb == "audit_log" {
+			if n == 0 {
+				t.Errorf("audit_log: the experiment's audit rows were deleted")
+			}
+			continue
+		}
+		if n != 0 {
+			t.Errorf("%s: %d rows of the deleted experiment remain", tb, n)
+		}
+	}
+}

@@ -229,8 +229,13 @@ func (a *API) deleteExperiment(w http.ResponseWriter, r *http.Request, who strin
 			return
 		}
 	}
-	for _, t := range append(dataTables(), "experiment_tags", "experiments") {
-		if _, err := a.db.ExecContext(r.Context(), `DELETE FROM `+t+` WHERE experiment = ?`, exp); err != nil {
+	tables, err := a.experimentTables(r)
+	if err != nil {
+		a.failWith(w, r, err)
+		return
+	}
+	for _, t := range append(tables, "experiments") {
+		if _, err := a.db.ExecContext(r.Context(), `DELETE FROM "`+t+`" WHERE experiment = ?`, exp); err != nil {
 			a.failWith(w, r, err)
 			return
 		}
@@ -239,13 +244,27 @@ func (a *API) deleteExperiment(w http.ResponseWriter, r *http.Request, who strin
 	a.start(w, broadcast, func() (any, error) { return a.send(units, killRequest(exp, who)), nil })
 }
 
-// dataTables are dbstream's tables of rows per experiment.
-func dataTables() []string {
+// experimentTables are the database's tables of rows per experiment: every
+// table with an experiment column (dbstream's, whichever it has, and the
+// API's tags), but the audit trail, which outlives the experiment, and
+// experiments itself.
+func (a *API) experimentTables(r *http.Request) ([]string, error) {
+	rows, err := a.db.QueryContext(r.Context(), `SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND p.name = 'experiment' AND m.name NOT IN ('audit_log', 'experiments')
+		ORDER BY m.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []string
-	for _, t := range knownTables {
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
 		out = append(out, t)
 	}
-	return out
+	return out, rows.Err()
 }
 
 var _ = dbstream.Schema // the tables above are dbstream's
