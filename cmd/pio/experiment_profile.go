@@ -276,10 +276,11 @@ func runProfile(c *cli.Context, p *profile.Profile, opts unit.Options, o config.
 	}); err != nil {
 		return err
 	}
-	cl := &profileCluster{client: client, req: cluster.NewRequester(client, o.Cluster.RequestTimeout),
-		exp: exp, self: self, source: profileJob, values: map[string]string{}}
+	clk := sched.NewReal(clock.Real{})
+	runID := cluster.NewID()[:16]
+	cl := newProfileCluster(client, o.Cluster.RequestTimeout, self, exp, runID, clk.Now)
 	r := &profile.Runner{
-		Profile: p, Cluster: cl, Clock: sched.NewReal(clock.Real{}), Experiment: exp, Workers: workers,
+		Profile: p, Cluster: cl, Clock: clk, Experiment: exp, Workers: workers,
 		Random: rand.Float64,
 		Logf: func(format string, args ...any) {
 			msg := fmt.Sprintf(format, args...)
@@ -291,7 +292,7 @@ func runProfile(c *cli.Context, p *profile.Profile, opts unit.Options, o config.
 	pub("$state", "init")
 	pub("experiment_profile_name", p.Name)
 	pub("profile_filename", filepath.Base(p.File))
-	pub("start_time_utc", payload.LogTimestamp(time.Now().UTC()))
+	pub("start_time_utc", payload.LogTimestamp(clk.Now()))
 	pub("action_count", "0")
 	pub("$state", "ready")
 	fmt.Fprintf(c.App.ErrWriter, "%s: running %q in experiment %s on %s\n", profileJob, p.Name, exp, strings.Join(append(append([]string(nil), workers...), unitsOf(p)...), ", "))
@@ -320,10 +321,20 @@ type profileCluster struct {
 	client       pubsub.Client
 	req          *cluster.Requester
 	self, exp    string
-	source       string
+	source       string           // experiment_profile/<run id>, the started jobs' source
+	now          func() time.Time // the profile's clock
 	mu           sync.Mutex
 	values       map[string]string // topic -> retained payload
 	subscribedTo map[string]bool
+}
+
+// newProfileCluster returns the cluster of run runID of a profile started
+// on unit self in experiment exp, whose requests wait timeout for a reply.
+func newProfileCluster(client pubsub.Client, timeout time.Duration, self, exp, runID string, now func() time.Time) *profileCluster {
+	req := cluster.NewRequester(client, timeout)
+	req.Name = profileJob
+	return &profileCluster{client: client, req: req, self: self, exp: exp, source: profileJob + "/" + runID, now: now,
+		values: map[string]string{}}
 }
 
 func (pc *profileCluster) Start(ctx context.Context, u, job string, options map[string]string, args []string) error {
@@ -345,7 +356,7 @@ func (pc *profileCluster) Start(ctx context.Context, u, job string, options map[
 		}
 		argv = append(argv, flag, options[k])
 	}
-	reply := pc.req.Send(ctx, u, cluster.Request{ID: cluster.NewID(), Argv: argv, Experiment: pc.exp, Requester: pc.source, SentAt: time.Now().UTC()})
+	reply := pc.req.Send(ctx, u, cluster.Request{Argv: argv, Experiment: pc.exp, Source: pc.source, SentAt: pc.now().UTC()})
 	if !reply.OK {
 		if reply.Error != nil {
 			return fmt.Errorf("%s on %s not started (%s): %s", job, u, reply.Error.Kind, reply.Error.Message)
@@ -364,7 +375,7 @@ func (pc *profileCluster) State(ctx context.Context, u, job, state string) error
 }
 
 func (pc *profileCluster) Log(_ context.Context, u, level, msg string) error {
-	rec := payload.LogRecord{Message: msg, Level: level, Task: profileJob, Source: "app", Timestamp: payload.LogTimestamp(time.Now())}
+	rec := payload.LogRecord{Message: msg, Level: level, Task: profileJob, Source: "app", Timestamp: payload.LogTimestamp(pc.now())}
 	return pc.client.Publish(topic.Log(pc.self, pc.exp, "app", level), rec.AppendJSON(nil), 1, false)
 }
 
