@@ -89,6 +89,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	// The broker.
 	audits := make(chan leaderapi.AuditEntry, 1024)
+	apiClientID := fmt.Sprintf("pio-leader-api-%d", os.Getpid())
 	brokerAddr := opts.Broker
 	if brokerAddr == "" {
 		listen := opts.BrokerListen
@@ -102,16 +103,15 @@ func Run(ctx context.Context, opts Options) error {
 				return fmt.Errorf("leader: %w", err)
 			}
 			eo.Users = users
+			eo.Audit = brokerAudit(audits, log)
+			// The API records its own publishes with the token's name;
+			// another client with the leader's credential (a profile run
+			// on the leader, pio run handed to the leader's daemon, pio
+			// mqtt) is recorded. (mqttnet.Dial adds "-<random>" to the
+			// client ID.)
 			own := opts.Config.MQTT.Username
-			eo.Audit = func(cred, topic string, payload []byte) {
-				if cred == own {
-					return // the API's own publishes are audited with the token's name
-				}
-				select {
-				case audits <- mqttAudit(cred, topic, payload):
-				default:
-					log.Warn("leader audit queue full: an MQTT action was not recorded", "credential", cred, "topic", topic)
-				}
+			eo.AuditSkip = func(cred, clientID string) bool {
+				return cred == own && strings.HasPrefix(clientID, apiClientID+"-")
 			}
 		}
 		if f := c.Security.TLSCertFile; f != "" && c.Security.MQTTUseTLS {
@@ -149,7 +149,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer stream.Close()
 
-	apiClient, err := dial(fmt.Sprintf("pio-leader-api-%d", os.Getpid()))
+	apiClient, err := dial(apiClientID)
 	if err != nil {
 		return fmt.Errorf("leader: broker %s: %w", brokerAddr, err)
 	}
@@ -224,6 +224,18 @@ func dialable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// brokerAudit is the embedded broker's audit hook: it queues the entry of
+// each publish the broker reports (the queue's reader writes it).
+func brokerAudit(q chan<- leaderapi.AuditEntry, log *slog.Logger) func(cred, topic string, payload []byte) {
+	return func(cred, topic string, payload []byte) {
+		select {
+		case q <- mqttAudit(cred, topic, payload):
+		default:
+			log.Warn("leader audit queue full: an MQTT action was not recorded", "credential", cred, "topic", topic)
+		}
+	}
 }
 
 // mqttAudit is the audit entry of an MQTT publish the broker reports: a

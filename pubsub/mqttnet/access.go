@@ -32,6 +32,11 @@ type EmbeddedOptions struct {
 	// goroutine: it must be quick (queue the row, do not write it there).
 	// payload is the callback's own copy.
 	Audit func(credential, topic string, payload []byte)
+	// AuditSkip, if set, names the publishes Audit is not called for, by
+	// the sender's credential (as Audit gets it) and MQTT client ID: the
+	// leader's API client, whose actions the API records itself. A client
+	// ID proves nothing by itself: match the credential too.
+	AuditSkip func(credential, clientID string) bool
 }
 
 // StartEmbeddedWith starts the broker as StartEmbedded does, with o's
@@ -95,6 +100,7 @@ func (h *usersHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 type auditHook struct {
 	mqtt.HookBase
 	audit    func(credential, topic string, payload []byte)
+	skip     func(credential, clientID string) bool
 	verified bool // the user names were checked against passwords
 }
 
@@ -109,6 +115,9 @@ func (h *auditHook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 	cred := ""
 	if h.verified {
 		cred = string(cl.Properties.Username)
+	}
+	if h.skip != nil && h.skip(cred, cl.ID) {
+		return
 	}
 	h.audit(cred, pk.TopicName, bytes.Clone(pk.Payload))
 }

@@ -496,3 +496,45 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+// AuditSkip leaves out the publishes of the client it names (by credential
+// and client ID), and only those.
+func TestAuditSkip(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	o := mqttnet.EmbeddedOptions{Users: testUsers(t),
+		Audit: func(cred, topic string, _ []byte) {
+			mu.Lock()
+			got = append(got, cred+" "+topic)
+			mu.Unlock()
+		},
+		// Dial adds a random suffix to the client ID.
+		AuditSkip: func(cred, clientID string) bool { return cred == "leader" && strings.HasPrefix(clientID, "api-") },
+	}
+	b, err := mqttnet.StartEmbeddedWith("127.0.0.1:0", slog.New(slog.DiscardHandler), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	api := mustDial(t, "leader", b.Addr(), func(o *pubsub.Options) { o.ClientID = "api" })
+	other := mustDial(t, "leader", b.Addr(), func(o *pubsub.Options) { o.ClientID = "profile" })
+	api.Publish("pioreactor/worker1/exp/stirring/target_rpm/set", []byte("1"), 1, false)
+	other.Publish("pioreactor/worker1/exp/stirring/target_rpm/set", []byte("2"), 1, false)
+	want := []string{"leader pioreactor/worker1/exp/stirring/target_rpm/set"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	handled(t, api) // the api's publish came first: it would be in by now
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit = %q, want %q", got, want)
+	}
+}

@@ -172,7 +172,7 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig, o Embedded
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	if o.Audit != nil {
-		if err := srv.AddHook(&auditHook{audit: o.Audit, verified: o.Users != nil}, nil); err != nil {
+		if err := srv.AddHook(&auditHook{audit: o.Audit, skip: o.AuditSkip, verified: o.Users != nil}, nil); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("embedded broker: %w", err)
 		}
