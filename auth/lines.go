@@ -60,3 +60,18 @@ func checkName(where, name string) error {
 	}
 	return nil
 }
+
+// CheckPrivate returns an error naming path and its mode when others than
+// its owner may read or write it (a tokens or users file is a secret: chmod
+// 600); nil when only the owner may, or when path cannot be read (the
+// loader reports that).
+func CheckPrivate(path, what string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%s %s has mode %04o: others than its owner may read it; chmod 600 %s", what, path, m, path)
+	}
+	return nil
+}

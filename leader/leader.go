@@ -70,6 +70,9 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("leader: %w", err)
 		}
+		if err := auth.CheckPrivate(c.Security.APITokensFile, "[cluster.security] api_tokens_file"); err != nil {
+			log.Warn("leader: " + err.Error())
+		}
 		tokens = t
 	}
 
@@ -101,6 +104,9 @@ func Run(ctx context.Context, opts Options) error {
 			users, err := auth.LoadUsers(f)
 			if err != nil {
 				return fmt.Errorf("leader: %w", err)
+			}
+			if err := auth.CheckPrivate(f, "[cluster.security] broker_users_file"); err != nil {
+				log.Warn("leader: " + err.Error())
 			}
 			eo.Users = users
 			eo.Audit = brokerAudit(audits, log)
