@@ -356,7 +356,13 @@ func (pc *profileCluster) Start(ctx context.Context, u, job string, options map[
 		}
 		argv = append(argv, flag, options[k])
 	}
-	reply := pc.req.Send(ctx, u, cluster.Request{Argv: argv, Experiment: pc.exp, Source: pc.source, SentAt: pc.now().UTC()})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s on %s not started: %w", job, u, err)
+	}
+	// Once sent, the start may happen whatever this side does: wait for
+	// the answer (within the request timeout) even after Ctrl-C, so that
+	// a started job is known and stopped with the run.
+	reply := pc.req.Send(context.WithoutCancel(ctx), u, cluster.Request{Argv: argv, Experiment: pc.exp, Source: pc.source, SentAt: pc.now().UTC()})
 	if !reply.OK {
 		if reply.Error != nil {
 			return fmt.Errorf("%s on %s not started (%s): %s", job, u, reply.Error.Kind, reply.Error.Message)

@@ -46,3 +46,24 @@ func TestProfileStartThroughDaemon(t *testing.T) {
 		t.Fatalf("log record %+v %v, want the profile clock's %v", rec, err, at)
 	}
 }
+
+// Ctrl-C while a start waits for its reply: the daemon may have started
+// the job, so Start waits for the answer (within the request timeout) and
+// the run then stops the job with the others it started.
+func TestProfileStartInterruptedWaitsForReply(t *testing.T) {
+	b := pubsub.NewMemory()
+	d := b.Connect(pubsub.Options{ClientID: "daemon-w1"})
+	ctx, cancel := context.WithCancel(context.Background())
+	d.Subscribe(cluster.RequestTopic("w1"), 1, func(m pubsub.Message) {
+		var req cluster.Request
+		json.Unmarshal(m.Payload, &req)
+		cancel() // Ctrl-C, as the job starts
+		body, _ := json.Marshal(cluster.Reply{ID: req.ID, OK: true})
+		go d.Publish(cluster.ReplyTopic("w1", req.ID), body, 1, false)
+	})
+	d.Publish(cluster.StateTopic("w1"), []byte("ready"), 1, true)
+	pc := newProfileCluster(b.Connect(pubsub.Options{ClientID: "leader"}), time.Minute, "leader", "exp1", "a1b2", time.Now)
+	if err := pc.Start(ctx, "w1", "stirring", nil, nil); err != nil {
+		t.Fatalf("a start the daemon made, interrupted: %v", err)
+	}
+}
