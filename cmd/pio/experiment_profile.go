@@ -264,8 +264,16 @@ func runProfile(c *cli.Context, p *profile.Profile, opts unit.Options, o config.
 
 	ctx, stop := stopOnSignal()
 	defer stop()
+	// The job's $state is pio's (pio kill experiment_profile); the run's
+	// own values are under its run id, as upstream's are under its job id
+	// (pioreactor/<unit>/<exp>/experiment_profile/<id>/experiment_profile_name
+	// is what the leader stores in experiment_profile_runs).
+	runID := cluster.NewID()[:16]
 	pub := func(setting, v string) {
-		_ = client.Publish(topic.Setting(self, exp, profileJob, setting), []byte(v), 1, true)
+		if setting == "$state" {
+			_ = client.Publish(topic.Setting(self, exp, profileJob, setting), []byte(v), 1, true)
+		}
+		_ = client.Publish(topic.Setting(self, exp, profileJob+"/"+runID, setting), []byte(v), 1, true)
 	}
 	// pio kill experiment_profile, or a /set from the UI, ends the run.
 	setTopic := topic.Set(self, exp, profileJob, "$state")
@@ -277,7 +285,6 @@ func runProfile(c *cli.Context, p *profile.Profile, opts unit.Options, o config.
 		return err
 	}
 	clk := sched.NewReal(clock.Real{})
-	runID := cluster.NewID()[:16]
 	cl := newProfileCluster(client, o.Cluster.RequestTimeout, self, exp, runID, clk.Now)
 	r := &profile.Runner{
 		Profile: p, Cluster: cl, Clock: clk, Experiment: exp, Workers: workers,
