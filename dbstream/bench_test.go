@@ -58,7 +58,8 @@ var ingestCases = []ingestCase{
 // BenchmarkIngest streams rows from 64 simulated units through a broker
 // into SQLite on a temporary directory; an op is one row. Each unit is a
 // raw paho connection that keeps a window of QoS 1 publishes in flight; the
-// leader is mqttnet.Dial's client, as pio leader runs it. Every case fails
+// leader is the embedded broker's Local client (as pio leader runs it), or
+// mqttnet.Dial's (embedded-dial, and Mosquitto, as pio leader runs it). Every case fails
 // if a single row is lost or stored twice (the stream's counts, the rows in
 // the database, the distinct rows, and the embedded broker's drop counter),
 // and reports rows/s and the p50 and p99 delay from the row's timestamp
@@ -66,24 +67,44 @@ var ingestCases = []ingestCase{
 //
 //	go test -run X -bench BenchmarkIngest -benchtime 300000x ./dbstream
 func BenchmarkIngest(b *testing.B) {
+	dial := func(addr string) func() (pubsub.Client, error) {
+		return func() (pubsub.Client, error) {
+			return mqttnet.Dial(addr, pubsub.Options{ClientID: "leader"}, 5*time.Second)
+		}
+	}
 	for _, c := range ingestCases {
+		// The leader's stream on the embedded broker's in-process client, as
+		// pio leader runs it.
 		b.Run("embedded/"+c.name, func(b *testing.B) {
 			broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer broker.Close()
-			benchIngest(b, broker.Addr(), broker.Dropped, c)
+			local := func() (pubsub.Client, error) { return broker.Local("leader"), nil }
+			benchIngest(b, broker.Addr(), local, broker.Dropped, c)
+		})
+	}
+	for _, c := range ingestCases {
+		// The leader's stream dialling the embedded broker over TCP.
+		b.Run("embedded-dial/"+c.name, func(b *testing.B) {
+			broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer broker.Close()
+			benchIngest(b, broker.Addr(), dial(broker.Addr()), broker.Dropped, c)
 		})
 	}
 	for _, c := range ingestCases {
 		b.Run("mosquitto/"+c.name, func(b *testing.B) {
-			benchIngest(b, mqtttest.StartMosquittoConf(b, mqtttest.LeaderQueueConf), func() int64 { return 0 }, c)
+			addr := mqtttest.StartMosquittoConf(b, mqtttest.LeaderQueueConf)
+			benchIngest(b, addr, dial(addr), func() int64 { return 0 }, c)
 		})
 	}
 }
 
-func benchIngest(b *testing.B, addr string, dropped func() int64, c ingestCase) {
+func benchIngest(b *testing.B, addr string, connect func() (pubsub.Client, error), dropped func() int64, c ingestCase) {
 	schema := Schema
 	if c.triggers {
 		schema += Triggers
@@ -93,7 +114,7 @@ func benchIngest(b *testing.B, addr string, dropped func() int64, c ingestCase) 
 		b.Fatal(err)
 	}
 	defer db.Close()
-	leader, err := mqttnet.Dial(addr, pubsub.Options{ClientID: "leader"}, 5*time.Second)
+	leader, err := connect()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,8 @@
 // as exactly one of stored, rejected (a payload that cannot be stored: one
 // WARN line naming the topic and the reason) or ignored (a retained copy, an
 // empty payload, a /_testing_ topic). The handler only parses and queues, so
-// it never waits for the database; Close flushes every queued row.
+// it never waits for the database, only for room in a bounded queue (the
+// backpressure a publisher feels); Close flushes every queued row.
 package dbstream
 
 import (
@@ -53,6 +54,13 @@ type Options struct {
 	// BatchDelay is the longest a row waits for its transaction (default
 	// 20 ms; upstream's is 100 ms).
 	BatchDelay time.Duration
+	// MaxQueued bounds the rows waiting for the writer (default 20,000, 20
+	// full batches). A handler that finds the queue full waits for the
+	// writer to take a batch: with mqttnet's Local client, that holds back
+	// the publishing connection (backpressure instead of loss); with a
+	// network client, the client's own queue grows instead. Close releases
+	// every waiting handler.
+	MaxQueued int
 	// QoS of the subscriptions (default 1; upstream subscribes with 2).
 	QoS byte
 	// Log gets a WARN line per rejected message and per failed commit.
@@ -84,6 +92,7 @@ type Stream struct {
 	stmts   map[*table]*sql.Stmt
 
 	mu      sync.Mutex
+	room    sync.Cond // signalled when the writer takes rows or Close begins
 	queue   []Row
 	closing bool
 	exited  bool          // the writer has taken its last rows
@@ -102,6 +111,10 @@ func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
 	if opts.BatchDelay <= 0 {
 		opts.BatchDelay = 20 * time.Millisecond
 	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 20000
+	}
+	opts.MaxQueued = max(opts.MaxQueued, opts.BatchRows)
 	if opts.QoS == 0 {
 		opts.QoS = 1
 	}
@@ -119,6 +132,7 @@ func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
 	}
 	s := &Stream{db: db, client: client, opts: opts, stmts: map[*table]*sql.Stmt{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.room.L = &s.mu
 	for _, t := range tables {
 		st, err := db.Prepare(t.insertSQL())
 		if err != nil {
@@ -141,8 +155,9 @@ func Start(db *sql.DB, client pubsub.Client, opts Options) (*Stream, error) {
 	return s, nil
 }
 
-// handle parses one message and queues its row; it never waits for the
-// database.
+// handle parses one message and queues its row. It never waits for the
+// database, only, while MaxQueued rows are waiting, for the writer to take
+// some (or for Close). Handlers may run concurrently.
 func (s *Stream) handle(m pubsub.Message) {
 	s.received.Add(1)
 	if m.Retained {
@@ -160,6 +175,9 @@ func (s *Stream) handle(m pubsub.Message) {
 		return
 	}
 	s.mu.Lock()
+	for len(s.queue) >= s.opts.MaxQueued && !s.closing {
+		s.room.Wait()
+	}
 	if s.exited {
 		s.mu.Unlock()
 		s.rejected.Add(1)
@@ -184,6 +202,9 @@ func (s *Stream) take(n int) ([]Row, bool) {
 	rows := make([]Row, n)
 	copy(rows, s.queue)
 	s.queue = s.queue[n:]
+	if n > 0 {
+		s.room.Broadcast()
+	}
 	if len(s.queue) == 0 {
 		s.queue = nil // let the backing array go
 		if s.closing && n == 0 {
@@ -311,6 +332,7 @@ func (s *Stream) Close() error {
 	s.mu.Lock()
 	already := s.closing
 	s.closing = true
+	s.room.Broadcast() // handlers waiting for room queue their rows now
 	s.mu.Unlock()
 	if !already {
 		select {

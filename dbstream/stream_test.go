@@ -228,3 +228,104 @@ func TestStatsLine(t *testing.T) {
 		t.Errorf("want two stats lines, 3 then 0 stored in the period:\n%s", out)
 	}
 }
+
+// TestBackpressure: with MaxQueued rows waiting, the handler (here, the
+// publisher's own goroutine, as with mqttnet's Local client) waits for the
+// writer; when the writer takes rows, it goes on, and nothing is lost.
+func TestBackpressure(t *testing.T) {
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	db := openTemp(t)
+	gate := make(chan struct{})
+	var once sync.Once
+	s, err := Start(db, broker.Local("leader-db"), Options{BatchRows: 2, MaxQueued: 2, BatchDelay: time.Hour,
+		OnCommit: func([]Row, time.Time) { once.Do(func() { <-gate }) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := broker.Local("unit") // publishes on this goroutine, into the handler
+	var returned sync.WaitGroup
+	var published atomicInt
+	returned.Add(1)
+	go func() {
+		defer returned.Done()
+		for i := 0; i < 10; i++ {
+			m := simulate("u", "e", kindOD, i, time.Now())
+			if err := unit.Publish(m.topic, m.payload, 1, false); err != nil {
+				t.Error(err)
+			}
+			published.add()
+		}
+	}()
+	// The writer holds its first batch (2 rows) in OnCommit; 2 more fill
+	// the queue; the fifth publish is received and waits for room.
+	if !waitFor(10*time.Second, func() bool { return s.Stats().Received == 5 }) {
+		t.Fatalf("received %d, want 5", s.Stats().Received)
+	}
+	if p, q := published.get(), s.Queued(); p != 4 || q != 2 {
+		t.Fatalf("%d publishes returned with %d rows queued; want 4 and 2 (the fifth held back)", p, q)
+	}
+	close(gate)
+	returned.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Received != 10 || st.Stored != 10 {
+		t.Errorf("stats %+v: want 10 received and stored", st)
+	}
+}
+
+// TestCloseReleasesAWaitingHandler: Close lets a handler waiting for room
+// queue its row, then stores it.
+func TestCloseReleasesAWaitingHandler(t *testing.T) {
+	broker, err := mqttnet.StartEmbedded("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	db := openTemp(t)
+	gate := make(chan struct{})
+	var once sync.Once
+	s, err := Start(db, broker.Local("leader-db"), Options{BatchRows: 1, MaxQueued: 1, BatchDelay: time.Millisecond,
+		OnCommit: func([]Row, time.Time) { once.Do(func() { <-gate }) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := broker.Local("unit")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 3; i++ {
+			m := simulate("u", "e", kindOD, i, time.Now())
+			unit.Publish(m.topic, m.payload, 1, false)
+		}
+	}()
+	if !waitFor(10*time.Second, func() bool { return s.Stats().Received == 3 }) {
+		t.Fatalf("received %d, want 3", s.Stats().Received)
+	}
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	<-done // Close released the third publish while the writer is still held
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Stored != 3 {
+		t.Errorf("stats %+v: want 3 stored", st)
+	}
+}
+
+type atomicInt struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicInt) add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
+func (a *atomicInt) get() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}

@@ -94,6 +94,7 @@ func Run(ctx context.Context, opts Options) error {
 	audits := make(chan leaderapi.AuditEntry, 1024)
 	apiClientID := fmt.Sprintf("pio-leader-api-%d", os.Getpid())
 	brokerAddr := opts.Broker
+	var embedded *mqttnet.Embedded
 	if brokerAddr == "" {
 		listen := opts.BrokerListen
 		if listen == "" {
@@ -130,6 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("leader: %w", err)
 		}
 		defer b.Close()
+		embedded = b
 		brokerAddr = dialable(b.Addr())
 	}
 
@@ -144,8 +146,14 @@ func Run(ctx context.Context, opts Options) error {
 		o.ClientID = id
 		return mqttnet.Dial(brokerAddr, o, 5*time.Second)
 	}
-	streamClient, err := dial(fmt.Sprintf("pio-leader-db-%d", os.Getpid()))
-	if err != nil {
+	// The stream takes the embedded broker's messages in-process, holding
+	// back a unit that publishes faster than SQLite takes rows (mochi would
+	// drop them for a network client); an external broker queues them
+	// itself (docs/leader-store.md).
+	var streamClient pubsub.Client
+	if embedded != nil {
+		streamClient = embedded.Local(fmt.Sprintf("pio-leader-db-%d", os.Getpid()))
+	} else if streamClient, err = dial(fmt.Sprintf("pio-leader-db-%d", os.Getpid())); err != nil {
 		return fmt.Errorf("leader: broker %s: %w", brokerAddr, err)
 	}
 	defer streamClient.Close()

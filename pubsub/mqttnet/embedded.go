@@ -24,6 +24,7 @@ type Embedded struct {
 	log   *slog.Logger
 	wills *willTracker
 	drops *dropCounter
+	subID atomic.Int64 // the last inline subscription identifier (Local)
 
 	stop     chan struct{} // closed by Close: ends the drop reporter
 	reported chan struct{} // closed when the drop reporter has ended
@@ -163,7 +164,7 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig, o Embedded
 	caps.MaximumClientWritesPending = cfg.writesPending
 	srv := mqtt.New(&mqtt.Options{
 		Logger:                   log,
-		InlineClient:             false,
+		InlineClient:             true, // Local's subscriptions and publishes
 		Capabilities:             caps,
 		ClientNetWriteBufferSize: cfg.writeBuffer,
 	})
@@ -209,6 +210,9 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig, o Embedded
 	go e.reportDrops(cfg.reportEvery)
 	return e, nil
 }
+
+// nextSub returns a new inline subscription identifier.
+func (e *Embedded) nextSub() int { return int(e.subID.Add(1)) }
 
 // Addr is the address the broker listens on.
 func (e *Embedded) Addr() string { return e.addr }
