@@ -7,7 +7,7 @@ import (
 )
 
 // connectionLost starts the broker-loss timer: if the broker is still
-// unreachable after BrokerLostStop, every pump output is halted. Each job
+// unreachable after BrokerLostStop, every pump is stopped. Each job
 // already stopped its own pumps when its connection dropped (runtime's
 // OnConnectionLost) and starts none while it is down; halting the board
 // also covers a pump whose job missed that.
@@ -39,7 +39,7 @@ func (d *Daemon) connectionLost(err error) {
 		if d.o.Halt != nil {
 			herr = d.o.Halt()
 		}
-		msg := fmt.Sprintf("WARNING: the broker has been unreachable for %v ([cluster.daemon] broker_lost_stop_seconds): every pump output is halted until it is back", d.o.BrokerLostStop)
+		msg := fmt.Sprintf("WARNING: the broker has been unreachable for %v ([cluster.daemon] broker_lost_stop_seconds): every pump is stopped and none starts until it is back", d.o.BrokerLostStop)
 		if herr != nil {
 			msg += fmt.Sprintf(" (halting reported: %v; check the pumps)", herr)
 		}

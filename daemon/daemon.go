@@ -58,7 +58,7 @@ type Options struct {
 	BrokerLostStop time.Duration
 	// After is the clock of the broker-loss timer (nil: time.After).
 	After func(time.Duration) <-chan time.Time
-	// Halt stops every pump and halts every pump output on the board.
+	// Halt stops every pump of every hosted job (not stirring, heater or LEDs).
 	Halt func() error
 	// Shutdown, if set, runs once every job has ended, before the daemon
 	// publishes $state disconnected: the board's outputs off.

@@ -322,7 +322,7 @@ func TestBrokerLossHaltsPumps(t *testing.T) {
 	h.cancel()
 	<-h.done
 	h.done <- nil
-	if strings.Count(h.log.String(), "every pump output is halted") != 1 {
+	if strings.Count(h.log.String(), "every pump is stopped") != 1 {
 		t.Fatalf("log:\n%s", h.log)
 	}
 }

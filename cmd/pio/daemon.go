@@ -190,12 +190,17 @@ func (h *daemonHost) exec(ctx context.Context, argv []string, out io.Writer, sta
 // halt stops every pump of every experiment and halts the board's outputs:
 // the broker has been unreachable for too long.
 func (h *daemonHost) halt() error {
+	// Only the pumps: every pump's context ends, and RunPump's deferred
+	// close turns its output off (retrying, and halting the whole board if
+	// that fails). Stirring, the heater and the LEDs keep the culture alive
+	// through a broker outage; halting them would leave a stirrer at 0 %
+	// while its job still says ready.
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	for _, e := range h.envs {
 		e.env.StopAllPumps()
 	}
-	h.mu.Unlock()
-	return h.machine.Board.HaltAll()
+	return nil
 }
 
 // shutdown stops every job of every experiment (the monitor too) and
