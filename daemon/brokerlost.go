@@ -9,8 +9,8 @@ import (
 // connectionLost starts the broker-loss timer: if the broker is still
 // unreachable after BrokerLostStop, every pump is stopped. Each job
 // already stopped its own pumps when its connection dropped (runtime's
-// OnConnectionLost) and starts none while it is down; halting the board
-// also covers a pump whose job missed that.
+// OnConnectionLost) and starts none while it is down; this stop also
+// covers a pump whose job missed that.
 func (d *Daemon) connectionLost(err error) {
 	d.mu.Lock()
 	if d.lost != nil || d.o.BrokerLostStop <= 0 {
