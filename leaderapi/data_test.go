@@ -215,3 +215,29 @@ func TestExportZip(t *testing.T) {
 		}
 	}
 }
+
+// TestPickerEveryNth: the generic series keeps every Nth row, streaming,
+// so that at most about n remain.
+func TestPickerEveryNth(t *testing.T) {
+	for _, c := range []struct {
+		count, n int
+		want     []int
+	}{
+		{10, 3, []int{0, 4, 8}},
+		{10, 10, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+		{10, 0, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+		{9, 3, []int{0, 3, 6}},
+	} {
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		p := newPicker(at, at.Add(time.Duration(c.count)*time.Second), c.count, c.n, false)
+		var got []int
+		for i := 0; i < c.count; i++ {
+			if p.keep(at.Add(time.Duration(i) * time.Second)) {
+				got = append(got, i)
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("count %d, n %d: kept %v, want %v", c.count, c.n, got, c.want)
+		}
+	}
+}

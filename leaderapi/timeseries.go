@@ -46,24 +46,58 @@ var knownTables = []string{"od_readings", "raw_od_readings", "od_readings_fused"
 // each of n evenly spaced instants from the first point's time to the
 // last's (each point at most once). n <= 0 or n >= len(points) keeps all.
 func Downsample(points []Point, times []time.Time, n int) []Point {
-	if n <= 0 || n >= len(points) {
+	if len(points) == 0 {
 		return points
 	}
-	first, last := times[0], times[len(times)-1]
-	step := last.Sub(first) / time.Duration(n)
-	out := make([]Point, 0, n)
-	j := 0
-	for k := 0; k < n && j < len(points); k++ {
-		at := first.Add(time.Duration(k) * step)
-		for j < len(points) && times[j].Before(at) {
-			j++
-		}
-		if j < len(points) {
-			out = append(out, points[j])
-			j++
+	p := newPicker(times[0], times[len(times)-1], len(points), n, true)
+	var out []Point
+	for i := range points {
+		if p.keep(times[i]) {
+			out = append(out, points[i])
 		}
 	}
 	return out
+}
+
+// picker chooses, one row at a time in time order, the rows a series keeps,
+// knowing only the series' first and last times and its row count: a chart
+// of a month of readings never holds the month in memory.
+type picker struct {
+	all        bool
+	firstAfter bool
+	first      time.Time
+	step       time.Duration // firstAfter: between instants
+	n, k       int           // firstAfter: instants, the next unserved one
+	every, i   int           // otherwise: keep every Nth row; rows seen
+}
+
+func newPicker(first, last time.Time, count, n int, firstAfter bool) *picker {
+	p := &picker{firstAfter: firstAfter, first: first, n: n}
+	if n <= 0 || n >= count {
+		p.all = true
+		return p
+	}
+	p.step = last.Sub(first) / time.Duration(n)
+	p.every = (count + n - 1) / n
+	return p
+}
+
+// keep reports whether the row at t is kept. A row is kept when the
+// earliest instant no row has served yet is at or before it (upstream's
+// "first row at or after each instant"), or, for every-Nth, by its index.
+func (p *picker) keep(t time.Time) bool {
+	if p.all {
+		return true
+	}
+	if !p.firstAfter {
+		p.i++
+		return (p.i-1)%p.every == 0
+	}
+	if p.k < p.n && !t.Before(p.first.Add(time.Duration(p.k)*p.step)) {
+		p.k++
+		return true
+	}
+	return false
 }
 
 // seriesParams reads lookback (hours, default 4) and target_points (default 720).
@@ -139,14 +173,39 @@ func (a *API) series(w http.ResponseWriter, r *http.Request, src source, firstAf
 	if src.perChannel {
 		ch = "channel"
 	}
-	rows, err := a.db.QueryContext(r.Context(), `SELECT pioreactor_unit, `+ch+`, timestamp, `+src.column+` FROM `+src.table+
-		` WHERE experiment = ? AND timestamp >= ? ORDER BY pioreactor_unit, `+ch+`, timestamp`, exp, since)
+	// First each series' extent, then its rows, picked as they stream by.
+	where := ` FROM ` + src.table + ` WHERE experiment = ? AND timestamp >= ?`
+	extents, err := a.db.QueryContext(r.Context(), `SELECT pioreactor_unit, `+ch+`, MIN(timestamp), MAX(timestamp), COUNT(*)`+
+		where+` GROUP BY pioreactor_unit, `+ch, exp, since)
+	if err != nil {
+		a.failWith(w, r, err)
+		return
+	}
+	pickers := map[string]*picker{}
+	for extents.Next() {
+		var unit, channel, lo, hi string
+		var n int
+		if err := extents.Scan(&unit, &channel, &lo, &hi, &n); err != nil {
+			extents.Close()
+			a.failWith(w, r, err)
+			return
+		}
+		first, _ := time.Parse(time.RFC3339Nano, lo)
+		last, _ := time.Parse(time.RFC3339Nano, hi)
+		pickers[unit+"\x00"+channel] = newPicker(first, last, n, target, firstAfter)
+	}
+	extents.Close()
+	if err := extents.Err(); err != nil {
+		a.failWith(w, r, err)
+		return
+	}
+	rows, err := a.db.QueryContext(r.Context(), `SELECT pioreactor_unit, `+ch+`, timestamp, `+src.column+
+		where+` ORDER BY pioreactor_unit, `+ch+`, timestamp`, exp, since)
 	if err != nil {
 		a.failWith(w, r, err)
 		return
 	}
 	out := Series{Series: []string{}, Data: [][]Point{}}
-	var times [][]time.Time
 	for rows.Next() {
 		var unit, channel, stamp string
 		var v float64
@@ -155,44 +214,28 @@ func (a *API) series(w http.ResponseWriter, r *http.Request, src source, firstAf
 			a.failWith(w, r, err)
 			return
 		}
+		p := pickers[unit+"\x00"+channel]
+		if p == nil { // a series that began after the extents' query
+			continue
+		}
 		name := unit
 		if src.perChannel {
 			name = unit + "-" + channel
 		}
 		if len(out.Series) == 0 || out.Series[len(out.Series)-1] != name {
 			out.Series = append(out.Series, name)
-			out.Data = append(out.Data, nil)
-			times = append(times, nil)
+			out.Data = append(out.Data, []Point{})
 		}
 		t, _ := time.Parse(time.RFC3339Nano, stamp)
-		i := len(out.Data) - 1
-		out.Data[i] = append(out.Data[i], Point{X: stamp, Y: v})
-		times[i] = append(times[i], t)
+		if p.keep(t) {
+			i := len(out.Data) - 1
+			out.Data[i] = append(out.Data[i], Point{X: stamp, Y: v})
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		a.failWith(w, r, err)
 		return
 	}
-	for i := range out.Data {
-		if firstAfter {
-			out.Data[i] = Downsample(out.Data[i], times[i], target)
-		} else {
-			out.Data[i] = everyNth(out.Data[i], target)
-		}
-	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// everyNth keeps every Nth point so that at most about n remain.
-func everyNth(points []Point, n int) []Point {
-	if n <= 0 || len(points) <= n {
-		return points
-	}
-	step := (len(points) + n - 1) / n
-	out := make([]Point, 0, n)
-	for i := 0; i < len(points); i += step {
-		out = append(out, points[i])
-	}
-	return out
 }
