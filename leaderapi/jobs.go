@@ -324,6 +324,11 @@ func (a *API) runningJobs(w http.ResponseWriter, r *http.Request, _ string) {
 		a.failWith(w, r, err)
 		return
 	}
+	if a.tasks.busy(maxStatusTasks) {
+		a.failWith(w, r, errorf(http.StatusServiceUnavailable, "too many tasks are running on the leader",
+			"%d or more tasks are in progress; ask again once they have ended", maxStatusTasks))
+		return
+	}
 	req := cluster.Request{Argv: []string{cluster.CommandStatus}}
 	a.start(w, r.PathValue("unit"), func() (any, error) { return a.send(units, req), nil })
 }

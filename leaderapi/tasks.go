@@ -19,11 +19,23 @@ type task struct {
 // maxTasks.
 type taskStore struct {
 	mu    sync.Mutex
-	tasks map[string]*task
-	order []string
+	tasks   map[string]*task
+	order   []string
+	running int // tasks started and not ended
 }
 
 const maxTasks = 4096
+
+// maxStatusTasks bounds the status tasks an unauthenticated GET may have
+// running at once (each asks every daemon and may wait out its timeout).
+const maxStatusTasks = 32
+
+// busy reports whether n or more tasks are running.
+func (s *taskStore) busy(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running >= n
+}
 
 func newTaskStore() *taskStore { return &taskStore{tasks: map[string]*task{}} }
 
@@ -40,6 +52,7 @@ func (a *API) start(w http.ResponseWriter, unit string, fn func() (any, error)) 
 	s := a.tasks
 	s.mu.Lock()
 	s.tasks[id] = &task{status: "pending"}
+	s.running++
 	s.order = append(s.order, id)
 	if len(s.order) > maxTasks {
 		delete(s.tasks, s.order[0])
@@ -51,6 +64,9 @@ func (a *API) start(w http.ResponseWriter, unit string, fn func() (any, error)) 
 		defer a.wg.Done()
 		s.set(id, func(t *task) { t.status = "running" })
 		v, err := fn()
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
 		s.set(id, func(t *task) {
 			if err != nil {
 				t.status, t.err = "failed", err.Error()
