@@ -18,7 +18,7 @@ type task struct {
 // taskStore keeps the tasks' outcomes for polling. It keeps the most recent
 // maxTasks.
 type taskStore struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
 	tasks   map[string]*task
 	order   []string
 	running int // tasks started and not ended
