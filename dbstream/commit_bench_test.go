@@ -45,7 +45,7 @@ func BenchmarkCommit(b *testing.B) {
 					b.Fatal(err)
 				}
 				if batch = append(batch, row); len(batch) == cap(batch) || i == b.N-1 {
-					if _, rejected, err := s.tryCommit(batch); err != nil || rejected != 0 {
+					if _, rejected, _, err := s.tryCommit(batch); err != nil || rejected != 0 {
 						b.Fatalf("commit: %v, %d rejected", err, rejected)
 					}
 					batch = batch[:0]

@@ -59,8 +59,12 @@ func simulate(unit, experiment string, k, i int, at time.Time) simMessage {
 	case kindDosing:
 		src := "chemostat"
 		e := payload.DosingEvent{VolumeChange: payload.Float(x), Event: "add_media", SourceOfEvent: &src, Timestamp: ts}
-		return simMessage{pre + "dosing_events", e.AppendJSON(nil),
-			"dosing_events", []any{experiment, unit, stamp, x, "add_media", "chemostat"}}
+		// As a unit's outbox publishes it: its id as the last field.
+		id := fmt.Sprintf("00000000000000aa-%d", i+1)
+		b := e.AppendJSON(nil)
+		b = append(append(append(b[:len(b)-1], `,"event_id":"`...), id...), `"}`...)
+		return simMessage{pre + "dosing_events", b,
+			"dosing_events", []any{experiment, unit, stamp, x, "add_media", "chemostat", id}}
 	case kindLog:
 		r := payload.LogRecord{Message: fmt.Sprintf("message %d", i), Level: "INFO", Task: "dosing_automation", Source: "app", Timestamp: stamp}
 		return simMessage{pre + "logs/app/info", r.AppendJSON(nil),

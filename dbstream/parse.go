@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/piolab/pio/outbox"
 	"github.com/piolab/pio/payload"
 	"github.com/piolab/pio/topic"
 )
@@ -238,6 +239,10 @@ func rawODSink(channel string) sink {
 }
 
 func dosingSink(unit, experiment string, b []byte, _ time.Time) (Row, error) {
+	// The outbox's id, the event's last field (upstream's decoder ignores
+	// it); any id, well formed or not, is only the key that makes a replay
+	// a duplicate.
+	id, b := outbox.CutID(b)
 	e, err := payload.ParseDosingEvent(b)
 	if err != nil {
 		return Row{}, err
@@ -253,7 +258,11 @@ func dosingSink(unit, experiment string, b []byte, _ time.Time) (Row, error) {
 	if e.SourceOfEvent != nil {
 		source = *e.SourceOfEvent
 	}
-	return Row{&dosingEvents, at, []any{experiment, unit, stamp, float64(e.VolumeChange), e.Event, source}}, nil
+	var eventID any // NULL: an event without an id is stored every time
+	if id != "" {
+		eventID = id
+	}
+	return Row{&dosingEvents, at, []any{experiment, unit, stamp, float64(e.VolumeChange), e.Event, source, eventID}}, nil
 }
 
 func ledSink(unit, experiment string, b []byte, _ time.Time) (Row, error) {

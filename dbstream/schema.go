@@ -8,26 +8,29 @@ type table struct {
 	name    string
 	columns []string
 	stamp   int // the column of the row's timestamp, in upstream's stored form
+	// conflict, if set, ends the INSERT: a row it skips is a duplicate.
+	conflict string
 }
 
 // The tables the stream writes, with upstream's names and columns.
 var (
-	odReadings         = table{"od_readings", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "angle", "channel"}, 2}
-	rawODReadings      = table{"raw_od_readings", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "channel"}, 2}
-	odReadingsFused    = table{"od_readings_fused", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading"}, 2}
-	odReadingsFiltered = table{"od_readings_filtered", []string{"experiment", "pioreactor_unit", "timestamp", "normalized_od_reading"}, 2}
-	growthRates        = table{"growth_rates", []string{"experiment", "pioreactor_unit", "timestamp", "rate"}, 2}
-	dosingEvents       = table{"dosing_events", []string{"experiment", "pioreactor_unit", "timestamp", "volume_change_ml", "event", "source_of_event"}, 2}
-	ledChangeEvents    = table{"led_change_events", []string{"experiment", "pioreactor_unit", "timestamp", "channel", "intensity", "source_of_event"}, 2}
-	temperatureReads   = table{"temperature_readings", []string{"experiment", "pioreactor_unit", "timestamp", "temperature_c"}, 2}
-	stirringRates      = table{"stirring_rates", []string{"experiment", "pioreactor_unit", "timestamp", "measured_rpm"}, 2}
-	altMediaFractions  = table{"alt_media_fractions", []string{"experiment", "pioreactor_unit", "timestamp", "alt_media_fraction"}, 2}
-	liquidVolumes      = table{"liquid_volumes", []string{"experiment", "pioreactor_unit", "timestamp", "liquid_volume"}, 2}
-	irLEDIntensities   = table{"ir_led_intensities", []string{"experiment", "pioreactor_unit", "timestamp", "relative_intensity"}, 2}
-	logs               = table{"logs", []string{"experiment", "pioreactor_unit", "timestamp", "message", "task", "level", "source"}, 2}
-	odBlanks           = table{"od_blanks", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "channel", "angle"}, 2}
-	pwmDCs             = table{"pwm_dcs", []string{"experiment", "pioreactor_unit", "timestamp", "channel_1", "channel_2", "channel_3", "channel_4", "channel_5"}, 2}
-	profileRuns        = table{"experiment_profile_runs", []string{"started_at", "experiment_profile_name", "experiment"}, 0}
+	odReadings         = table{"od_readings", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "angle", "channel"}, 2, ""}
+	rawODReadings      = table{"raw_od_readings", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "channel"}, 2, ""}
+	odReadingsFused    = table{"od_readings_fused", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading"}, 2, ""}
+	odReadingsFiltered = table{"od_readings_filtered", []string{"experiment", "pioreactor_unit", "timestamp", "normalized_od_reading"}, 2, ""}
+	growthRates        = table{"growth_rates", []string{"experiment", "pioreactor_unit", "timestamp", "rate"}, 2, ""}
+	dosingEvents       = table{"dosing_events", []string{"experiment", "pioreactor_unit", "timestamp", "volume_change_ml", "event", "source_of_event", "event_id"}, 2,
+		" ON CONFLICT (pioreactor_unit, event_id) DO NOTHING"} // see DosingEventIDs
+	ledChangeEvents   = table{"led_change_events", []string{"experiment", "pioreactor_unit", "timestamp", "channel", "intensity", "source_of_event"}, 2, ""}
+	temperatureReads  = table{"temperature_readings", []string{"experiment", "pioreactor_unit", "timestamp", "temperature_c"}, 2, ""}
+	stirringRates     = table{"stirring_rates", []string{"experiment", "pioreactor_unit", "timestamp", "measured_rpm"}, 2, ""}
+	altMediaFractions = table{"alt_media_fractions", []string{"experiment", "pioreactor_unit", "timestamp", "alt_media_fraction"}, 2, ""}
+	liquidVolumes     = table{"liquid_volumes", []string{"experiment", "pioreactor_unit", "timestamp", "liquid_volume"}, 2, ""}
+	irLEDIntensities  = table{"ir_led_intensities", []string{"experiment", "pioreactor_unit", "timestamp", "relative_intensity"}, 2, ""}
+	logs              = table{"logs", []string{"experiment", "pioreactor_unit", "timestamp", "message", "task", "level", "source"}, 2, ""}
+	odBlanks          = table{"od_blanks", []string{"experiment", "pioreactor_unit", "timestamp", "od_reading", "channel", "angle"}, 2, ""}
+	pwmDCs            = table{"pwm_dcs", []string{"experiment", "pioreactor_unit", "timestamp", "channel_1", "channel_2", "channel_3", "channel_4", "channel_5"}, 2, ""}
+	profileRuns       = table{"experiment_profile_runs", []string{"started_at", "experiment_profile_name", "experiment"}, 0, ""}
 
 	dosingAutomationSettings      = settingsTable("dosing_automation_settings")
 	ledAutomationSettings         = settingsTable("led_automation_settings")
@@ -39,12 +42,12 @@ var (
 
 // settingsTable is one of upstream's <family>_automation_settings tables.
 func settingsTable(name string) table {
-	return table{name, []string{"experiment", "pioreactor_unit", "started_at", "ended_at", "automation_name", "settings"}, 2}
+	return table{name, []string{"experiment", "pioreactor_unit", "started_at", "ended_at", "automation_name", "settings"}, 2, ""}
 }
 
 // eventsTable is one of upstream's <family>_automation_events tables.
 func eventsTable(name string) table {
-	return table{name, []string{"experiment", "pioreactor_unit", "timestamp", "event_name", "message", "data"}, 2}
+	return table{name, []string{"experiment", "pioreactor_unit", "timestamp", "event_name", "message", "data"}, 2, ""}
 }
 
 // tables lists every table the stream inserts into.
@@ -59,7 +62,7 @@ var tables = []*table{
 // insertSQL is the table's INSERT statement.
 func (t table) insertSQL() string {
 	return "INSERT INTO " + t.name + " (" + strings.Join(t.columns, ", ") + ") VALUES (?" +
-		strings.Repeat(", ?", len(t.columns)-1) + ")"
+		strings.Repeat(", ?", len(t.columns)-1) + ")" + t.conflict
 }
 
 // Schema is upstream's create_tables.sql for the tables the stream writes

@@ -6,8 +6,9 @@
 //
 // A message is counted once as received when its handler sees it, and ends
 // as exactly one of stored, rejected (a payload that cannot be stored: one
-// WARN line naming the topic and the reason) or ignored (a retained copy, an
-// empty payload, a /_testing_ topic). The handler only parses and queues, so
+// WARN line naming the topic and the reason), ignored (a retained copy, an
+// empty payload, a /_testing_ topic) or duplicate (a replayed dosing event,
+// DosingEventIDs). The handler only parses and queues, so
 // it never waits for the database, only for room in a bounded queue (the
 // backpressure a publisher feels); Close flushes every queued row.
 package dbstream
@@ -28,7 +29,9 @@ import (
 
 // Open opens (creating if needed) the SQLite database at path with WAL,
 // synchronous=NORMAL, a busy timeout and one connection (one writer), and
-// creates the stream's tables (Schema) and upstream's triggers (Triggers).
+// creates the stream's tables (Schema) and upstream's triggers (Triggers),
+// and adds pio's dosing_events.event_id to a database that lacks it
+// (DosingEventIDs).
 func Open(path string) (*sql.DB, error) { return open(path, Schema+Triggers) }
 
 // open is Open with the statements that create the tables (benchmarks
@@ -43,6 +46,10 @@ func open(path, schema string) (*sql.DB, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("dbstream: create tables in %s: %w", path, err)
+	}
+	if err := migrateDosingEventIDs(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("dbstream: %s: %w", path, err)
 	}
 	return db, nil
 }
@@ -78,9 +85,12 @@ type Options struct {
 }
 
 // Stats are a Stream's counts. After Close, Received = Stored + Rejected +
-// Ignored.
+// Ignored + Duplicate.
 type Stats struct {
 	Received, Stored, Rejected, Ignored int64
+	// Duplicate counts the replays of a dosing event already stored (same
+	// unit, same event id; DosingEventIDs).
+	Duplicate int64
 }
 
 // Stream is a running MQTT-to-SQLite stream.
@@ -99,7 +109,7 @@ type Stream struct {
 	wake    chan struct{} // a row was queued (capacity 1)
 	done    chan struct{} // closed when the writer has flushed and ended
 
-	received, stored, rejected, ignored atomic.Int64
+	received, stored, rejected, ignored, duplicate atomic.Int64
 }
 
 // Start subscribes client to every topic the stream stores and starts the
@@ -265,10 +275,11 @@ func (s *Stream) write() {
 // them; a row SQLite refuses (a constraint) is rejected alone.
 func (s *Stream) commit(rows []Row) {
 	for attempt := 0; ; attempt++ {
-		stored, rejected, err := s.tryCommit(rows)
+		stored, rejected, duplicate, err := s.tryCommit(rows)
 		if err == nil {
 			s.stored.Add(stored)
 			s.rejected.Add(rejected)
+			s.duplicate.Add(duplicate)
 			if s.opts.OnCommit != nil {
 				s.opts.OnCommit(rows, time.Now())
 			}
@@ -279,11 +290,11 @@ func (s *Stream) commit(rows []Row) {
 	}
 }
 
-func (s *Stream) tryCommit(rows []Row) (stored, rejected int64, err error) {
+func (s *Stream) tryCommit(rows []Row) (stored, rejected, duplicate int64, err error) {
 	ctx := context.Background()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	// One transaction-bound statement per table and batch, not per row.
 	txStmts := make(map[*table]*sql.Stmt, len(tables))
@@ -298,23 +309,30 @@ func (s *Stream) tryCommit(rows []Row) (stored, rejected int64, err error) {
 			st = tx.StmtContext(ctx, s.stmts[r.table])
 			txStmts[r.table] = st
 		}
-		if _, err := st.ExecContext(ctx, r.Values...); err != nil {
+		res, err := st.ExecContext(ctx, r.Values...)
+		if err != nil {
 			rejected++
 			s.opts.Log.Warn("dbstream: rejected a row", "table", r.table.name, "reason", err.Error())
 			continue
 		}
+		if r.table.conflict != "" {
+			if n, err := res.RowsAffected(); err == nil && n == 0 {
+				duplicate++ // ON CONFLICT DO NOTHING skipped it
+				continue
+			}
+		}
 		stored++
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return stored, rejected, nil
+	return stored, rejected, duplicate, nil
 }
 
 // Stats returns the counts so far.
 func (s *Stream) Stats() Stats {
 	return Stats{Received: s.received.Load(), Stored: s.stored.Load(),
-		Rejected: s.rejected.Load(), Ignored: s.ignored.Load()}
+		Rejected: s.rejected.Load(), Ignored: s.ignored.Load(), Duplicate: s.duplicate.Load()}
 }
 
 // Queued is the number of rows waiting for the writer.
@@ -363,7 +381,7 @@ func (s *Stream) logStats() {
 		}
 		st := s.Stats()
 		s.opts.Log.Info("dbstream: stats", "stored_last_period", st.Stored-last, "period", s.opts.StatsEvery.String(),
-			"received", st.Received, "stored", st.Stored, "rejected", st.Rejected, "ignored", st.Ignored, "queued", s.Queued())
+			"received", st.Received, "stored", st.Stored, "rejected", st.Rejected, "ignored", st.Ignored, "duplicate", st.Duplicate, "queued", s.Queued())
 		last = st.Stored
 	}
 }
