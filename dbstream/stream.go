@@ -77,6 +77,11 @@ type Options struct {
 	// OnCommit, if set, is called by the writer after each commit with the
 	// rows it stored (benchmarks measure delay with it).
 	OnCommit func(rows []Row, at time.Time)
+	// OnCommitted, if set, is called by the writer after each commit with
+	// the rows the database holds (Held: stored now, or before), not the
+	// ones it refused; the slice is reused after the call. The leader
+	// confirms dosing events with it (Confirmer).
+	OnCommitted func(held []Held)
 	// StatsEvery is how often a stats line is logged at INFO (default 60 s,
 	// as upstream's inserts_in_last_60s; negative: never).
 	StatsEvery time.Duration
@@ -100,6 +105,7 @@ type Stream struct {
 	opts    Options
 	filters []string
 	stmts   map[*table]*sql.Stmt
+	held    []Held // the rows of the writer's commit the database holds (OnCommitted)
 
 	mu      sync.Mutex
 	room    sync.Cond // signalled when the writer takes rows or Close begins
@@ -283,6 +289,9 @@ func (s *Stream) commit(rows []Row) {
 			if s.opts.OnCommit != nil {
 				s.opts.OnCommit(rows, time.Now())
 			}
+			if s.opts.OnCommitted != nil {
+				s.opts.OnCommitted(s.held)
+			}
 			return
 		}
 		s.opts.Log.Warn("dbstream: commit failed; retrying", "rows", len(rows), "attempt", attempt+1, "err", err.Error())
@@ -292,6 +301,7 @@ func (s *Stream) commit(rows []Row) {
 
 func (s *Stream) tryCommit(rows []Row) (stored, rejected, duplicate int64, err error) {
 	ctx := context.Background()
+	s.held = s.held[:0]
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, 0, err
@@ -318,10 +328,12 @@ func (s *Stream) tryCommit(rows []Row) (stored, rejected, duplicate int64, err e
 		if r.table.conflict != "" {
 			if n, err := res.RowsAffected(); err == nil && n == 0 {
 				duplicate++ // ON CONFLICT DO NOTHING skipped it
+				s.hold(r, true)
 				continue
 			}
 		}
 		stored++
+		s.hold(r, false)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, 0, err

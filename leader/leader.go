@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/piolab/pio/auth"
@@ -150,18 +151,45 @@ func Run(ctx context.Context, opts Options) error {
 	// back a unit that publishes faster than SQLite takes rows (mochi would
 	// drop them for a network client); an external broker queues them
 	// itself (docs/leader-store.md).
+	// The stream also confirms the units' dosing events once stored, and
+	// announces itself with a retained $state (ready; lost by its will):
+	// the units keep each event until it has confirmed it, and publish
+	// again what it missed when it is ready again (docs/design.md).
+	streamUnit := c.LeaderHostname
+	if streamUnit == "" {
+		streamUnit = opts.Unit
+	}
+	var confirmer atomic.Pointer[dbstream.Confirmer]
 	var streamClient pubsub.Client
 	if embedded != nil {
 		streamClient = embedded.Local(fmt.Sprintf("pio-leader-db-%d", os.Getpid()))
-	} else if streamClient, err = dial(fmt.Sprintf("pio-leader-db-%d", os.Getpid())); err != nil {
-		return fmt.Errorf("leader: broker %s: %w", brokerAddr, err)
+	} else {
+		o := po
+		o.ClientID = fmt.Sprintf("pio-leader-db-%d", os.Getpid())
+		o.Will = dbstream.StreamWill(streamUnit)
+		o.OnReconnect = func() { // called once the stream has subscribed again
+			if cf := confirmer.Load(); cf != nil {
+				if err := cf.Ready(); err != nil {
+					log.Warn("leader: the stream's $state was not published", "err", err)
+				}
+			}
+		}
+		if streamClient, err = mqttnet.Dial(brokerAddr, o, 5*time.Second); err != nil {
+			return fmt.Errorf("leader: broker %s: %w", brokerAddr, err)
+		}
 	}
 	defer streamClient.Close()
-	stream, err := dbstream.Start(db, streamClient, dbstream.Options{Log: log})
+	confirm := dbstream.NewConfirmer(streamClient, streamUnit, log)
+	defer confirm.Close()
+	stream, err := dbstream.Start(db, streamClient, dbstream.Options{Log: log, OnCommitted: confirm.Committed})
 	if err != nil {
 		return fmt.Errorf("leader: %w", err)
 	}
 	defer stream.Close()
+	confirmer.Store(confirm)
+	if err := confirm.Ready(); err != nil {
+		return fmt.Errorf("leader: publish the stream's $state: %w", err)
+	}
 
 	apiClient, err := dial(apiClientID)
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 //	{"done":0}
 //
 // An event line records an event before it is published; a done line says
-// that the monitor confirmed the event of that index (the count of event
-// lines before it). The owning process holds an exclusive flock on the file,
+// that the event of that index (the count of event lines before it) was
+// confirmed by the monitor, and by the leader's stream when there is one. The owning process holds an exclusive flock on the file,
 // which the kernel drops however the process ends: a journal nobody holds
 // belongs to a process that is gone, and the next process adopts it and
 // publishes what was not confirmed. A torn last line (a crash while writing

@@ -4,12 +4,15 @@
 //
 // Every event gets an id (eventid.go) and is written to an append-only
 // journal under the unit's home (journal.go) before it is published. It
-// stays there until the monitor confirms it on HandledTopic, and it is
-// published again, with the same id, after the outbox reconnects to the
-// broker, when the monitor (re)announces itself ready, and after Retry
-// without a confirmation while the monitor is up. The monitor applies an id
-// once (liquid.Seen) and confirms duplicates too, so the model counts every
-// event exactly once: at least once from here, at most once there. Events a
+// stays there until the monitor confirms it on HandledTopic and, when the
+// lab has a leader, until the leader's database stream confirms it too on
+// StoredTopic (leader.go). It is published again, with the same id, after
+// the outbox reconnects to the broker, when the monitor or the leader's
+// stream (re)announces itself ready, and after Retry without a confirmation
+// while the one that has not confirmed is up. The monitor applies an id
+// once (liquid.Seen) and the leader stores it once (a unique index), and
+// both confirm duplicates too, so each counts every event exactly once: at
+// least once from here, at most once there. Events a
 // process could not get confirmed stay in its journal, and the next process
 // of the unit (the same home) publishes them when it opens its outbox.
 //
@@ -58,6 +61,10 @@ type Options struct {
 	// Retry is how long a published event waits for the monitor's
 	// confirmation before it is published again (DefaultRetry if zero).
 	Retry time.Duration
+	// Leader is the leader's unit name ([cluster.topology]
+	// leader_hostname; empty: none configured). With one, events wait for
+	// the leader stream's confirmation even before its $state is seen.
+	Leader string
 }
 
 // Outbox publishes dosing events until the monitor confirms them.
@@ -75,8 +82,11 @@ type Outbox struct {
 	queue        []*entry // not confirmed, oldest first
 	byKey        map[key]*entry
 	resend       bool // publish every pending event again
+	resendMon    bool // publish again what the monitor has not confirmed
+	resendLeader bool // publish again what the leader has not confirmed
 	monitorReady bool
-	confirmer    bool // the monitor has confirmed an event
+	confirmer    bool              // the monitor has confirmed an event
+	leaders      map[string]string // leader unit → its stream's last $state
 	closing      bool
 	closeBy      time.Time
 	stopped      bool
@@ -94,7 +104,9 @@ type entry struct {
 	body      []byte
 	published bool // the broker acknowledged it
 	tried     time.Time
-	confirmed bool
+	byMonitor bool // the monitor confirmed it (or took it, see takenAsDelivered)
+	byLeader  bool // the leader's stream confirmed it
+	confirmed bool // done: off the outbox, marked done in its journal
 }
 
 // Open opens the outbox: it creates this process's journal, adopts the
@@ -105,7 +117,7 @@ func Open(o Options) (*Outbox, error) {
 		o.Retry = DefaultRetry
 	}
 	b := &Outbox{o: o, stream: newStream(), log: o.Console, seq: map[string]uint64{}, byKey: map[key]*entry{},
-		wake: o.Sched.NewSignal(), ended: o.Sched.NewSignal(), warnAt: 1024}
+		leaders: map[string]string{}, wake: o.Sched.NewSignal(), ended: o.Sched.NewSignal(), warnAt: 1024}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +139,17 @@ func Open(o Options) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	b.client = c
+	// The leader's state first: its retained copy arrives before any
+	// confirmation, so no event leaves on the monitor's word alone while a
+	// leader exists.
+	if err := c.Subscribe(LeaderStateFilter, 1, b.onLeaderState); err != nil {
+		b.abort()
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	if err := c.Subscribe(StoredTopic(o.Unit), 1, b.onStored); err != nil {
+		b.abort()
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
 	if err := c.Subscribe(HandledTopic(o.Unit), 1, b.onHandled); err != nil {
 		b.abort()
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -211,8 +234,12 @@ func (b *Outbox) Publish(topicName string, body []byte) error {
 	if warn {
 		b.warnAt *= 2
 	}
+	leader := b.leaderNeeded()
 	b.mu.Unlock()
-	if warn {
+	switch {
+	case warn && leader:
+		b.log.Warn("dosing events wait for the monitor's and the leader's confirmation; are the monitor and pio leader running?", "events", pending)
+	case warn:
 		b.log.Warn("dosing events wait for the monitor's confirmation; is the monitor running?", "events", pending)
 	}
 	if stopped {
@@ -222,7 +249,8 @@ func (b *Outbox) Publish(topicName string, body []byte) error {
 	return nil
 }
 
-// Pending is the number of events not yet confirmed.
+// Pending is the number of events not yet confirmed (by the monitor, and by
+// the leader's stream when there is one).
 func (b *Outbox) Pending() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -241,7 +269,7 @@ func (b *Outbox) onMonitorState(m pubsub.Message) {
 	b.mu.Lock()
 	b.monitorReady = ready
 	if ready {
-		b.resend = true
+		b.resendMon = true
 	}
 	b.mu.Unlock()
 	if ready {
@@ -249,24 +277,89 @@ func (b *Outbox) onMonitorState(m pubsub.Message) {
 	}
 }
 
+// onLeaderState follows the leader streams' $state: each ready publishes
+// again what the leader has not confirmed (it may have missed it); an empty
+// retained payload (cleared by hand) forgets that leader.
+func (b *Outbox) onLeaderState(m pubsub.Message) {
+	leader := leaderOf(m.Topic)
+	if leader == "" {
+		return
+	}
+	state := string(m.Payload)
+	b.mu.Lock()
+	if state == "" {
+		delete(b.leaders, leader)
+	} else {
+		b.leaders[leader] = state
+	}
+	if state == "ready" {
+		b.resendLeader = true
+	}
+	b.mu.Unlock()
+	b.wake.Notify() // a leader gone may let events leave
+}
+
 func (b *Outbox) onHandled(m pubsub.Message) {
+	b.onConfirmed(m, false)
+}
+
+func (b *Outbox) onStored(m pubsub.Message) {
+	b.onConfirmed(m, true)
+}
+
+// onConfirmed records the monitor's or the leader's confirmation of an
+// event; the event is done once everyone it waits for has confirmed it.
+func (b *Outbox) onConfirmed(m pubsub.Message, leader bool) {
 	var h Handled
 	if json.Unmarshal(m.Payload, &h) != nil {
 		return
 	}
 	b.mu.Lock()
-	b.confirmer = true
+	if !leader {
+		b.confirmer = true
+	}
 	e := b.byKey[key{h.Experiment, h.EventID}]
 	if e == nil {
 		b.mu.Unlock()
 		return
 	}
-	err := b.doneLocked(e)
+	if leader {
+		e.byLeader = true
+	} else {
+		e.byMonitor = true
+	}
+	var err error
+	finished := b.finished(e)
+	if finished {
+		err = b.doneLocked(e)
+	}
 	b.mu.Unlock()
 	if err != nil {
 		b.log.Error("dosing event confirmed but not marked done; it will be published again and counted once", "event_id", h.EventID, "err", err)
 	}
-	b.wake.Notify()
+	if finished {
+		b.wake.Notify()
+	}
+}
+
+// leaderNeeded reports whether events wait for a leader's stream: one is
+// configured, or one has announced itself (whatever its state now: a lost
+// leader is waited for).
+func (b *Outbox) leaderNeeded() bool { return b.o.Leader != "" || len(b.leaders) > 0 }
+
+// leaderReady reports whether a leader's stream says it is ready.
+func (b *Outbox) leaderReady() bool {
+	for _, s := range b.leaders {
+		if s == "ready" {
+			return true
+		}
+	}
+	return false
+}
+
+// finished reports whether e has every confirmation it waits for.
+func (b *Outbox) finished(e *entry) bool {
+	return e.byMonitor && (e.byLeader || !b.leaderNeeded())
 }
 
 // doneLocked takes e off the outbox and marks it done in its journal.
@@ -322,24 +415,27 @@ func (b *Outbox) run() {
 }
 
 // retries reports whether e is published again after Retry: if the broker
-// did not take it, or if a monitor that confirms is up (its confirmation may
-// have been lost).
+// did not take it, if a monitor that confirms is up and has not confirmed
+// it, or if the leader's stream is up and has not confirmed it (either's
+// confirmation, or the event itself, may have been lost).
 func (b *Outbox) retries(e *entry) bool {
-	return !e.published || b.monitorReady && b.confirmer
+	return !e.published || !e.byMonitor && b.monitorReady && b.confirmer || !e.byLeader && b.leaderReady()
 }
 
-// takenAsDelivered reports whether e, which the broker took, is done without
-// a confirmation: the monitor is up, has confirmed nothing since this outbox
-// opened, and has had Retry to confirm e. A monitor that does not confirm
-// (one without event ids) would count every event published again, so the
-// broker's acknowledgement is then all there is.
+// takenAsDelivered reports whether the monitor is taken to have e, which
+// the broker took, without a confirmation: the monitor is up, has confirmed
+// nothing since this outbox opened, and has had Retry to confirm e. A
+// monitor that does not confirm (one without event ids) would count every
+// event published again, so the broker's acknowledgement is then all there
+// is.
 func (b *Outbox) takenAsDelivered(e *entry, now time.Time) bool {
-	return e.published && !b.confirmer && b.monitorReady && !now.Before(e.tried.Add(b.o.Retry))
+	return e.published && !e.byMonitor && !b.confirmer && b.monitorReady && !now.Before(e.tried.Add(b.o.Retry))
 }
 
 // pick chooses what to publish now: events never tried; every pending event
-// after a reconnect or the monitor's return; events unconfirmed for Retry.
-// It also says whether the outbox is done closing.
+// after a reconnect; what the monitor (the leader) has not confirmed when it
+// comes back; events unconfirmed for Retry. It also says whether the outbox
+// is done closing.
 func (b *Outbox) pick() (batch []*entry, journals []*journal, exit bool) {
 	now := b.o.Sched.Now()
 	b.mu.Lock()
@@ -348,18 +444,23 @@ func (b *Outbox) pick() (batch []*entry, journals []*journal, exit bool) {
 	if b.closing && (len(b.queue) == 0 || !now.Before(b.closeBy)) {
 		return nil, nil, true
 	}
-	resend := b.resend
-	b.resend = false
+	resend, resendMon, resendLeader := b.resend, b.resendMon, b.resendLeader
+	b.resend, b.resendMon, b.resendLeader = false, false, false
 	seen := map[*journal]bool{}
 	taken := 0
 	for _, e := range b.queue {
 		if b.takenAsDelivered(e, now) {
-			b.doneLocked(e)
+			e.byMonitor = true
 			taken++
+		}
+		if b.finished(e) { // also once a leader is forgotten
+			if err := b.doneLocked(e); err != nil {
+				b.log.Error("dosing event confirmed but not marked done; it will be published again and counted once", "event_id", e.key.id, "err", err)
+			}
 			continue
 		}
 		due := !e.tried.IsZero() && b.retries(e) && !now.Before(e.tried.Add(b.o.Retry))
-		if e.tried.IsZero() || resend || due {
+		if e.tried.IsZero() || resend || resendMon && !e.byMonitor || resendLeader && !e.byLeader || due {
 			batch = append(batch, e)
 			if e.j != nil && !seen[e.j] {
 				seen[e.j] = true
@@ -383,7 +484,7 @@ func (b *Outbox) wakeAt() time.Time {
 	defer b.mu.Unlock()
 	var t time.Time
 	for _, e := range b.queue {
-		if e.confirmed || e.tried.IsZero() || !b.retries(e) && !(e.published && b.monitorReady && !b.confirmer) {
+		if e.confirmed || e.tried.IsZero() || !b.retries(e) && !(e.published && !e.byMonitor && b.monitorReady && !b.confirmer) {
 			continue
 		}
 		if r := e.tried.Add(b.o.Retry); t.IsZero() || r.Before(t) {
@@ -475,6 +576,10 @@ func (b *Outbox) shutdown() {
 	b.dropConfirmed()
 	left := len(b.queue)
 	b.stopped = true
+	by := "the monitor"
+	if b.leaderNeeded() {
+		by = "the monitor and the leader"
+	}
 	b.mu.Unlock()
 	b.client.Close()
 	if left > 0 {
@@ -482,7 +587,7 @@ func (b *Outbox) shutdown() {
 		if b.own != nil {
 			where = "the journals under " + b.o.Dir + "; the next start publishes them"
 		}
-		b.log.Warn(fmt.Sprintf("%d dosing events not confirmed by the monitor; kept in %s", left, where))
+		b.log.Warn(fmt.Sprintf("%d dosing events not confirmed by %s; kept in %s", left, by, where))
 	}
 	b.mu.Lock()
 	b.closeJournals()

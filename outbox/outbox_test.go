@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,4 +277,204 @@ func TestIDs(t *testing.T) {
 			t.Errorf("ParseID(%q) accepted", bad)
 		}
 	}
+}
+
+// The leader's stream, as the units see it: its retained $state and its
+// confirmations.
+
+func (b *bench) leaderState(s string) {
+	if err := b.ctl.Publish(LeaderState("leader"), []byte(s), 1, true); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *bench) stored(ids ...string) {
+	for _, id := range ids {
+		p, _ := json.Marshal(Handled{Experiment: "e1", EventID: id, Outcome: Stored})
+		if err := b.ctl.Publish(StoredTopic("u1"), p, 1, false); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+func (b *bench) openWith(o Options) *Outbox {
+	b.t.Helper()
+	o.Dir, o.Unit, o.Sched = b.dir, "u1", b.clk
+	o.Connect = func(o pubsub.Options) (pubsub.Client, error) { return b.broker.Connect(o), nil }
+	ob, err := Open(o)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return ob
+}
+
+// count is how many times the event id was published.
+func (b *bench) count(id string) int {
+	n := 0
+	for _, s := range b.ids() {
+		if s == id {
+			n++
+		}
+	}
+	return n
+}
+
+// Who must confirm an event before it leaves the journal: the monitor
+// alone without a leader (as before there were leaders), both once a
+// leader's stream has announced itself or one is configured, in either
+// order.
+func TestWhoConfirms(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		state       string // the leader stream's retained $state; "" none
+		configured  string // Options.Leader
+		monitor     bool
+		leader      bool
+		wantPending int
+	}{
+		{name: "no leader, monitor confirms", monitor: true, wantPending: 0},
+		{name: "no leader, nobody confirms", wantPending: 1},
+		{name: "leader ready, monitor only", state: "ready", monitor: true, wantPending: 1},
+		{name: "leader ready, leader only", state: "ready", leader: true, wantPending: 1},
+		{name: "leader ready, both", state: "ready", monitor: true, leader: true, wantPending: 0},
+		{name: "leader lost, monitor only", state: "lost", monitor: true, wantPending: 1},
+		{name: "leader disconnected, monitor only", state: "disconnected", monitor: true, wantPending: 1},
+		{name: "leader configured, unseen, monitor only", configured: "leader", monitor: true, wantPending: 1},
+		{name: "leader configured, both", configured: "leader", monitor: true, leader: true, wantPending: 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBench(t, t.TempDir())
+			if c.state != "" {
+				b.leaderState(c.state)
+			}
+			o := b.openWith(Options{Leader: c.configured})
+			publish(t, o, "1.0")
+			b.run(time.Second)
+			id := o.Stream() + "-1"
+			if c.monitor {
+				b.confirm(id)
+			}
+			if c.leader {
+				b.stored(id)
+			}
+			b.run(time.Second)
+			if n := o.Pending(); n != c.wantPending {
+				t.Errorf("%d events pending, want %d", n, c.wantPending)
+			}
+			b.close(o, 0)
+			if paths, _ := journalsIn(b.dir); (len(paths) > 0) != (c.wantPending > 0) {
+				t.Errorf("journals left: %v, want them only with events pending", paths)
+			}
+		})
+	}
+}
+
+// With a leader, an event stays in the journal until both have confirmed
+// it, whichever confirms first; the journal marks it done only then.
+func TestALeaderKeepsEventsUntilBothConfirm(t *testing.T) {
+	b := newBench(t, t.TempDir())
+	b.leaderState("ready")
+	o := b.open()
+	publish(t, o, "1.0", "2.0")
+	b.run(time.Second)
+	s := o.Stream()
+	b.confirm(s + "-1") // the monitor first
+	b.stored(s + "-2")  // the leader first
+	if n := o.Pending(); n != 2 {
+		t.Fatalf("%d pending after one confirmation each, want 2", n)
+	}
+	b.stored(s + "-1")
+	b.confirm(s + "-2")
+	if n := o.Pending(); n != 0 {
+		t.Fatalf("%d pending after both confirmed both, want 0", n)
+	}
+	j, err := os.ReadFile(filepath.Join(b.dir, s+journalExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(j)), "\n"); len(lines) != 4 || lines[2] != `{"done":0}` || lines[3] != `{"done":1}` {
+		t.Errorf("journal:\n%s", j)
+	}
+	b.close(o, time.Second)
+}
+
+// The leader's stream restarts: what it has not confirmed is published
+// again when it is ready again (not what it has, though the monitor has
+// not confirmed that yet), and every Retry while it is ready and silent.
+func TestALeaderThatRestartsGetsWhatItMissed(t *testing.T) {
+	b := newBench(t, t.TempDir())
+	b.leaderState("ready")
+	b.monitorState("ready")
+	o := b.open()
+	s := o.Stream()
+	publish(t, o, "1.0", "2.0")
+	b.run(time.Second)
+	b.confirm(s+"-1", s+"-2")
+	b.stored(s + "-1")
+	b.leaderState("lost")
+	publish(t, o, "3.0") // while the stream is away
+	b.run(time.Second)
+	b.confirm(s + "-3")
+	b.run(time.Hour) // no retry while it is lost
+	if a, b2, c := b.count(s+"-1"), b.count(s+"-2"), b.count(s+"-3"); a != 1 || b2 != 1 || c != 1 {
+		t.Fatalf("published %d, %d, %d times while the leader was lost; want once each", a, b2, c)
+	}
+	b.leaderState("ready")
+	b.run(time.Second)
+	if a, b2, c := b.count(s+"-1"), b.count(s+"-2"), b.count(s+"-3"); a != 1 || b2 != 2 || c != 2 {
+		t.Fatalf("published %d, %d, %d times after the leader came back; want 1, 2, 2", a, b2, c)
+	}
+	b.run(DefaultRetry)
+	if n := b.count(s + "-2"); n != 3 {
+		t.Fatalf("published %d times after Retry with the leader ready and silent, want 3", n)
+	}
+	b.stored(s+"-2", s+"-3")
+	b.run(time.Hour)
+	if n := b.count(s + "-2"); n != 3 || o.Pending() != 0 {
+		t.Fatalf("published %d times, %d pending after the leader confirmed", n, o.Pending())
+	}
+	b.close(o, time.Second)
+}
+
+// A leader's stream that is lost keeps every event the monitor confirmed in
+// the journal, with the warning at 1024 pending events; a leader cleared by
+// hand (an empty retained $state) lets them go.
+func TestALostLeaderKeepsEventsAndWarns(t *testing.T) {
+	b := newBench(t, t.TempDir())
+	b.leaderState("lost")
+	var log strings.Builder
+	var mu sync.Mutex
+	o := b.openWith(Options{Console: slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))})
+	s := o.Stream()
+	for i := range 1024 {
+		publish(t, o, "0.1")
+		b.run(time.Millisecond)
+		b.confirm(FormatID(s, uint64(i+1)))
+	}
+	if n := o.Pending(); n != 1024 {
+		t.Fatalf("%d pending, want all 1024 kept for the leader", n)
+	}
+	mu.Lock()
+	text := log.String()
+	mu.Unlock()
+	if strings.Count(text, "the leader's confirmation") != 1 || !strings.Contains(text, "events=1024") {
+		t.Errorf("want one warning at 1024 events; log:\n%s", text)
+	}
+	b.leaderState("")
+	b.run(time.Second)
+	if n := o.Pending(); n != 0 {
+		t.Errorf("%d pending after the leader was cleared, want 0", n)
+	}
+	b.close(o, time.Second)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

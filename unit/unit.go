@@ -252,8 +252,14 @@ func Open(opts Options) (*Machine, error) {
 		Console:      log,
 	}
 	// Dosing events are the lab's record: they go through a journal under
-	// the home (it must survive a reboot) until the monitor confirms them.
-	ob, err := outbox.Open(outbox.Options{Dir: filepath.Join(home, "outbox"), Unit: unitName, Sched: m.sched, Connect: connect, Console: log})
+	// the home (it must survive a reboot) until the monitor, and the
+	// leader's database when there is a leader, confirm them. A unit that
+	// started its own broker has no leader on it.
+	leader := o.Cluster.LeaderHostname
+	if m.broker != nil {
+		leader = ""
+	}
+	ob, err := outbox.Open(outbox.Options{Dir: filepath.Join(home, "outbox"), Unit: unitName, Sched: m.sched, Connect: connect, Console: log, Leader: leader})
 	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("dosing events outbox: %w", err)
