@@ -258,6 +258,16 @@ func TestCluster(t *testing.T) {
 		t.Errorf("u1's monitor handled the replayed event %s as %v, want applied then duplicate", replayed.id, o)
 	}
 
+	// The leader dies (SIGKILL) while u1 and u2 dose, and starts again:
+	// the events their monitors confirmed meanwhile stay in the journals
+	// until the leader's stream, ready again, has stored them.
+	leader.kill(t)
+	mark = obs.mark()
+	obs.waitEvents(t, []string{"u1", "u2"}, 1, mark, 20*time.Second, "while the leader was down")
+	leader = l.start("leader-2", env(leaderHome), pio, "leader", "--external-broker", broker.addr(), "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort))
+	leader.waitLog(t, "pio leader: API", 20*time.Second)
+	t.Logf("the leader was killed and started again at %v", time.Since(began).Round(time.Millisecond))
+
 	// u3 comes back: its new daemon publishes what its killed one had not
 	// had confirmed, from the journal it left.
 	startDaemon("u3")
@@ -273,7 +283,7 @@ func TestCluster(t *testing.T) {
 			len(u3Journal), pending(u3Journal), u3Files)
 	})
 
-	// 8. Stop every job, let the monitors confirm every event, stop all.
+	// 8. Stop every job, let the monitors and the leader confirm every event, stop all.
 	mark = obs.mark()
 	out, errOut, code = l.run(cli, 20*time.Second, pios, "kill", "--all-jobs")
 	if code != 0 {
@@ -292,7 +302,7 @@ func TestCluster(t *testing.T) {
 			events = readJournals(t, homes[u])
 			return pending(events) == 0
 		}, func() string {
-			return fmt.Sprintf("%s's monitor did not confirm %d of its %d journaled dosing events", u, pending(events), len(events))
+			return fmt.Sprintf("%s: the monitor and the leader did not both confirm %d of its %d journaled dosing events", u, pending(events), len(events))
 		})
 		journal = append(journal, events...)
 	}
@@ -321,22 +331,9 @@ func TestCluster(t *testing.T) {
 	}
 	db := openStore(t, database)
 	stored := storedDosingEvents(t, db)
-	var strict, known []problem
-	for _, p := range compareDosingEvents(journal, stored) {
-		if ledgerDefectOpen && knownDefect(p, replayed.id, restarted, streamBack) {
-			known = append(known, p)
-		} else {
-			strict = append(strict, p)
-		}
-	}
-	if len(strict) > 0 {
+	if problems := compareDosingEvents(journal, stored); len(problems) > 0 {
 		t.Errorf("the leader's dosing_events does not hold the %d journaled events exactly once (%d rows); %d problems:\n%s",
-			len(journal), sum(stored), len(strict), strings.Join(first(messages(strict), 30), "\n"))
-	}
-	if len(known) > 0 {
-		t.Logf("KNOWN DEFECT (ledgerDefectOpen): the leader's dosing_events keeps no event id, so a resent event is stored again, "+
-			"and its stream confirms nothing, so an event published before it resubscribed after the broker restart is never stored; %d such problems:\n%s",
-			len(known), strings.Join(first(messages(known), 30), "\n"))
+			len(journal), sum(stored), len(problems), strings.Join(first(messages(problems), 30), "\n"))
 	}
 	t.Logf("%d dosing events journaled (%v), %d after the broker restart; %d rows stored", len(journal), perUnit, afterRestart, sum(stored))
 
@@ -367,31 +364,6 @@ func TestCluster(t *testing.T) {
 		t.Errorf("audit_log has %d run-script and update rows by alice, want at least %d", audited, len(units)+1)
 	}
 	t.Logf("wall time %v", time.Since(began).Round(time.Millisecond))
-}
-
-// ledgerDefectOpen is true while the leader's record of dosing events has
-// a known defect: dbstream stores no event id (a resent event is counted
-// again), and the outboxes wait for the units' monitors only (an event
-// published after a broker restart and before the leader's stream
-// subscribed again is never stored). While it is true, problems of the
-// replayed event and of events around the restart (from 1 s before it
-// until the leader's stream stored again) are logged, not failed. Set it to
-// false once both are fixed: the test then wants every event exactly once.
-const ledgerDefectOpen = true
-
-// knownDefect reports whether a ledger problem is one ledgerDefectOpen
-// covers.
-func knownDefect(p problem, replayed string, restarted, streamBack time.Time) bool {
-	if len(p.events) == 0 {
-		return false
-	}
-	for _, e := range p.events {
-		inWindow := !e.at.Before(restarted.Add(-time.Second)) && !e.at.After(streamBack)
-		if e.id != replayed && !inWindow {
-			return false
-		}
-	}
-	return true
 }
 
 func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
