@@ -98,7 +98,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	for _, c := range ingestCases {
 		b.Run("mosquitto/"+c.name, func(b *testing.B) {
-			addr := mqtttest.StartMosquittoConf(b, mqtttest.LeaderQueueConf)
+			addr := mqtttest.StartMosquittoWith(b, mqtttest.MosquittoConfig{Extra: mqtttest.LeaderQueueConf})
 			benchIngest(b, addr, dial(addr), func() int64 { return 0 }, c)
 		})
 	}

@@ -71,6 +71,8 @@ type MosquittoConfig struct {
 	ACL string
 	// TLS makes the listener speak TLS only, with this certificate.
 	TLS *TLSFiles
+	// Extra is more mosquitto.conf directives, one a line (LeaderQueueConf).
+	Extra string
 }
 
 // StartMosquittoWith is StartMosquitto with users, rules or TLS.
@@ -202,6 +204,7 @@ func mosquittoConf(dir string, port int, c MosquittoConfig) (string, error) {
 		}
 		fmt.Fprintf(&b, "acl_file %s\n", path)
 	}
+	b.WriteString(c.Extra)
 	return b.String(), nil
 }
 
