@@ -82,6 +82,9 @@ type Daemon struct {
 	stopped bool
 	seen    map[string]bool // the ids of the last maxSeen requests taken
 	order   []string        // seen, oldest first
+	// assigned is the experiment the leader assigned the unit to (its
+	// retained assignment topic); "" when none.
+	assigned string
 }
 
 // maxSeen is how many request ids the daemon remembers to take each
@@ -145,6 +148,12 @@ func Run(ctx context.Context, o Options) error {
 	d.client = client
 	defer client.Close()
 	d.publishState(runtime.Init)
+	// The leader's assignment: a request that names no experiment runs
+	// under it, as upstream's jobs ask the leader for theirs.
+	if err := client.Subscribe(cluster.AssignmentTopic(o.Unit), 1, d.assignment); err != nil {
+		d.publishState(runtime.Disconnected)
+		return fmt.Errorf("daemon: subscribe %s: %w", cluster.AssignmentTopic(o.Unit), err)
+	}
 	if err := client.Subscribe(cluster.RequestTopic(o.Unit), 1, d.receive); err != nil {
 		d.publishState(runtime.Disconnected)
 		return fmt.Errorf("daemon: subscribe %s: %w", cluster.RequestTopic(o.Unit), err)
@@ -165,6 +174,39 @@ func Run(ctx context.Context, o Options) error {
 	d.publishState(runtime.Disconnected)
 	o.Console.Info("daemon stopped", "unit", o.Unit)
 	return nil
+}
+
+// assignment follows the leader's retained assignment of the unit.
+func (d *Daemon) assignment(m pubsub.Message) {
+	exp, err := cluster.ParseAssignment(d.o.Unit, m.Payload)
+	if err == nil && exp != "" {
+		err = runtime.CheckExperimentName(exp)
+	}
+	if err != nil {
+		d.o.Console.Warn("daemon: ignoring an assignment", "err", err)
+		return
+	}
+	d.mu.Lock()
+	changed := d.assigned != exp
+	d.assigned = exp
+	d.mu.Unlock()
+	if changed {
+		d.o.Console.Info("daemon: assigned experiment", "experiment", exp)
+	}
+}
+
+// experiment is the experiment of a request: its own, else the unit's
+// assigned one, else the unit's configured one.
+func (d *Daemon) experiment(req cluster.Request) string {
+	if req.Experiment != "" {
+		return req.Experiment
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.assigned != "" {
+		return d.assigned
+	}
+	return d.o.Experiment
 }
 
 // publishState publishes the daemon's retained $state.

@@ -426,3 +426,47 @@ func TestRepeatedRequestRunsOnce(t *testing.T) {
 		t.Fatalf("request r1 ran %d times and was answered %d times, want once", runs, replies)
 	}
 }
+
+// TestAssignedExperiment: a request that names no experiment runs under
+// the experiment the leader assigned the unit to (its retained assignment),
+// else the unit's own; one that names its experiment keeps it.
+func TestAssignedExperiment(t *testing.T) {
+	h := start(t)
+	leader := h.broker.Connect(pubsub.Options{ClientID: "leader-api"})
+	experimentOf := func(argv []string) string {
+		for i, a := range argv {
+			if a == "--experiment" && i+1 < len(argv) {
+				return argv[i+1]
+			}
+		}
+		return ""
+	}
+	run := func(job, exp string) string {
+		t.Helper()
+		rep := h.req.Send(context.Background(), "u1", cluster.Request{Argv: []string{"run", job}, Experiment: exp})
+		if !rep.OK {
+			t.Fatalf("run %s: %+v", job, rep.Error)
+		}
+		return experimentOf(h.pio.last())
+	}
+	if got := run("a", ""); got != "e1" {
+		t.Errorf("unassigned: ran under %q, want the unit's own e1", got)
+	}
+	leader.Publish(cluster.AssignmentTopic("u1"), []byte(`{"pioreactor_unit":"u1","experiment":"exp7","assigned_at":"x","updated_at":"x"}`), 1, true)
+	if got := run("b", ""); got != "exp7" {
+		t.Errorf("assigned to exp7: ran under %q", got)
+	}
+	if got := run("c", "other"); got != "other" {
+		t.Errorf("a request naming its experiment ran under %q", got)
+	}
+	// Another unit's assignment, or a malformed one, changes nothing.
+	leader.Publish(cluster.AssignmentTopic("u1"), []byte(`{"pioreactor_unit":"u2","experiment":"x"}`), 1, true)
+	leader.Publish(cluster.AssignmentTopic("u1"), []byte(`{"pioreactor_unit":"u1","experiment":"a/#"}`), 1, true)
+	if got := run("d", ""); got != "exp7" {
+		t.Errorf("after bad assignments: ran under %q, want exp7", got)
+	}
+	leader.Publish(cluster.AssignmentTopic("u1"), nil, 1, true) // unassigned
+	if got := run("e", ""); got != "e1" {
+		t.Errorf("unassigned again: ran under %q, want e1", got)
+	}
+}

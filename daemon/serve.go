@@ -62,10 +62,7 @@ func (d *Daemon) serve(req cluster.Request) cluster.Reply {
 	if err := checkArgv(req.Argv); err != nil {
 		return refused(req.ID, err)
 	}
-	experiment := req.Experiment
-	if experiment == "" {
-		experiment = d.o.Experiment
-	}
+	experiment := d.experiment(req)
 	if err := runtime.CheckExperimentName(experiment); err != nil {
 		return refused(req.ID, fmt.Errorf("experiment: %w", err))
 	}

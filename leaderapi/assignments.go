@@ -2,6 +2,7 @@ package leaderapi
 
 import (
 	"encoding/json"
+	"github.com/piolab/pio/cluster"
 	"net/http"
 
 	"github.com/piolab/pio/payload"
@@ -18,7 +19,7 @@ type Assignment struct {
 }
 
 // AssignmentTopic is the retained topic of a unit's assignment.
-func AssignmentTopic(unit string) string { return "pioreactor/" + unit + "/$experiment/assignment" }
+func AssignmentTopic(unit string) string { return cluster.AssignmentTopic(unit) }
 
 func (a *API) assignments(r *http.Request, where string, args ...any) ([]Assignment, error) {
 	rows, err := a.db.QueryContext(r.Context(), `SELECT w.pioreactor_unit, a.experiment, a.assigned_at, w.is_active, w.model_name, w.model_version
