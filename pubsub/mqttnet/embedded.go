@@ -163,7 +163,7 @@ func startEmbedded(addr string, log *slog.Logger, cfg embeddedConfig, o Embedded
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = cfg.writesPending
 	srv := mqtt.New(&mqtt.Options{
-		Logger:                   log,
+		Logger:                   slog.New(brokerLog{log.Handler()}),
 		InlineClient:             true, // Local's subscriptions and publishes
 		Capabilities:             caps,
 		ClientNetWriteBufferSize: cfg.writeBuffer,
