@@ -3,7 +3,8 @@
 # machine without make.
 #
 #   make          dist/pio-linux-armv6 (Pi Zero, Pi 1), dist/pio-linux-arm64
-#                 (Pi 3, 4, 5 on a 64-bit OS) and dist/pio-linux-amd64
+#                 (Pi 3, 4, 5 on a 64-bit OS) and dist/pio-linux-amd64, and
+#                 dist/pios-linux-* beside them (the leader's pios)
 #   make test     the test command of the README
 #   make clean    removes dist/
 #
@@ -17,9 +18,11 @@ FLAGS := -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 PI := -tags noplot
 DIST := dist
 
-.PHONY: all test clean $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64
+PIOS := $(DIST)/pios-linux-armv6 $(DIST)/pios-linux-arm64 $(DIST)/pios-linux-amd64
 
-all: $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64
+.PHONY: all test clean $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64 $(PIOS)
+
+all: $(DIST)/pio-linux-armv6 $(DIST)/pio-linux-arm64 $(DIST)/pio-linux-amd64 $(PIOS)
 
 # go build decides itself what is out of date, so each binary is always
 # handed to it (the targets are phony).
@@ -31,6 +34,15 @@ $(DIST)/pio-linux-arm64:
 
 $(DIST)/pio-linux-amd64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build $(FLAGS) -o $@ ./cmd/pio
+
+$(DIST)/pios-linux-armv6:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 go build $(FLAGS) -o $@ ./cmd/pios
+
+$(DIST)/pios-linux-arm64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(FLAGS) -o $@ ./cmd/pios
+
+$(DIST)/pios-linux-amd64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build $(FLAGS) -o $@ ./cmd/pios
 
 test:
 	go test ./...
