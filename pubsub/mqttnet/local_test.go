@@ -53,9 +53,29 @@ func TestLocalReceivesNetworkPublishes(t *testing.T) {
 	}
 	defer unit.Close()
 	// A retained message before the subscription: delivered at Subscribe,
-	// flagged Retained.
+	// flagged Retained. mochi acknowledges a publish before it routes it,
+	// so a subscription made right after the ack could also get it live: a
+	// network subscriber that has received it shows the routing is done.
+	routed := make(chan struct{}, 1)
+	watch, err := mqttnet.Dial(b.Addr(), pubsub.Options{ClientID: "watch"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	if err := watch.Subscribe("pioreactor/u/e/bioreactor/current_volume_ml", 1, func(m pubsub.Message) {
+		if !m.Retained && string(m.Payload) == "14" {
+			routed <- struct{}{}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if err := unit.Publish("pioreactor/u/e/bioreactor/current_volume_ml", []byte("14"), 1, true); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-routed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retained volume never reached a network subscriber")
 	}
 	local := b.Local("leader-db")
 	defer local.Close()
