@@ -202,14 +202,41 @@ func (d *Daemon) kill(req cluster.Request, argv []string) cluster.Reply {
 	if err != nil {
 		return cluster.Reply{ID: req.ID, Output: text, Error: &cluster.Error{Kind: "refused", Message: err.Error()}}
 	}
-	after := d.running()
-	stopped := []string{}
+	// The jobs asked to stop that were running; a job's entry may outlive
+	// its stop by a moment (it releases its name last), so wait a little
+	// for them to be gone before saying which are.
+	var targets []string
+	all := slices.Contains(argv, "--all") || slices.Contains(argv, "--all-jobs")
 	for _, j := range before {
+		if (all && j != "monitor" && j != cluster.JobName) || slices.Contains(argv[1:], j) {
+			targets = append(targets, j)
+		}
+	}
+	after := d.running()
+	for deadline := time.Now().Add(killSettle); time.Now().Before(deadline) && anyOf(targets, after); {
+		time.Sleep(20 * time.Millisecond)
+		after = d.running()
+	}
+	stopped := []string{}
+	for _, j := range targets {
 		if !slices.Contains(after, j) {
 			stopped = append(stopped, j)
 		}
 	}
 	return cluster.Reply{ID: req.ID, OK: true, Output: text, Value: stopped}
+}
+
+// killSettle bounds the wait for stopped jobs' entries to go.
+const killSettle = 2 * time.Second
+
+// anyOf reports whether any of names is in list.
+func anyOf(names, list []string) bool {
+	for _, n := range names {
+		if slices.Contains(list, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // running names the unit's running jobs: the registry's (every process),

@@ -58,24 +58,27 @@ func TestBurstOfDosingEventsKeepsTheBrokersOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// Two pump processes, each with its own connection, back to back.
-			var wg sync.WaitGroup
+			// Two pump processes, each with its own connection, back to back,
+			// taking turns: each publish is acknowledged, so routed to every
+			// subscriber, before the next. (Two connections publishing at
+			// the same instant may reach two subscribers in different orders
+			// on mochi, which routes on each publisher's goroutine; the
+			// observer would then not see the monitor's order.)
+			var clients []pubsub.Client
 			for _, event := range []string{"add_media", "remove_waste"} {
 				c, err := mqttnet.Dial(addr, pubsub.Options{ClientID: event}, 5*time.Second)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range 200 {
-						ev := payload.DosingEvent{VolumeChange: 0.5, Event: event, Timestamp: fmt.Sprint(i)}
-						_ = c.Publish("pioreactor/u1/e1/dosing_events", ev.AppendJSON(nil), 2, false)
-					}
-				}()
+				clients = append(clients, c)
 			}
-			wg.Wait()
+			for i := range 200 {
+				for k, event := range []string{"add_media", "remove_waste"} {
+					ev := payload.DosingEvent{VolumeChange: 0.5, Event: event, Timestamp: fmt.Sprint(i)}
+					_ = clients[k].Publish("pioreactor/u1/e1/dosing_events", ev.AppendJSON(nil), 2, false)
+				}
+			}
 
 			deadline := time.Now().Add(20 * time.Second)
 			for {
