@@ -2,6 +2,7 @@ package leaderclient
 
 import (
 	"context"
+	"strings"
 	"sync"
 )
 
@@ -11,6 +12,26 @@ type WorkerStatus struct {
 	Experiment string       // "" when unassigned
 	Jobs       []RunningJob // when Err is nil
 	Err        error        // why the jobs could not be read (an unreachable unit)
+}
+
+// JobsLine is the worker's jobs on one line: "stirring (ready), od_reading
+// (ready)", "no jobs", or why they could not be read.
+func (w WorkerStatus) JobsLine() string {
+	if w.Err != nil {
+		return "unreachable: " + w.Err.Error()
+	}
+	if len(w.Jobs) == 0 {
+		return "no jobs"
+	}
+	var parts []string
+	for _, j := range w.Jobs {
+		p := j.Job
+		if j.State != "" {
+			p += " (" + j.State + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Status reads every worker, its assignment and its running jobs (the units

@@ -204,26 +204,7 @@ func printStatus(ctx context.Context, out io.Writer, lc *leaderclient.Client) er
 		if e == "" {
 			e = "(unassigned)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.Unit, yesNo(bool(w.IsActive)), e, jobsLine(w))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.Unit, yesNo(bool(w.IsActive)), e, w.JobsLine())
 	}
 	return tw.Flush()
-}
-
-// jobsLine is a worker's jobs on one line.
-func jobsLine(w leaderclient.WorkerStatus) string {
-	if w.Err != nil {
-		return "unreachable: " + w.Err.Error()
-	}
-	if len(w.Jobs) == 0 {
-		return "no jobs"
-	}
-	var parts []string
-	for _, j := range w.Jobs {
-		s := j.Job
-		if j.State != "" {
-			s += " (" + j.State + ")"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ", ")
 }

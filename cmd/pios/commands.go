@@ -264,7 +264,7 @@ func statusCommand() *cli.Command {
 				if exp == "" {
 					exp = "unassigned"
 				}
-				fmt.Fprintf(s.out, "%s: %s, %s: %s\n", w.Unit, active, exp, jobsLine(w))
+				fmt.Fprintf(s.out, "%s: %s, %s: %s\n", w.Unit, active, exp, w.JobsLine())
 				if w.Err != nil {
 					bad = true
 				}
@@ -287,23 +287,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// jobsLine is a worker's jobs on one line.
-func jobsLine(w leaderclient.WorkerStatus) string {
-	if w.Err != nil {
-		return "unreachable: " + w.Err.Error()
-	}
-	if len(w.Jobs) == 0 {
-		return "no jobs"
-	}
-	var parts []string
-	for _, j := range w.Jobs {
-		p := j.Job
-		if j.State != "" {
-			p += " (" + j.State + ")"
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, ", ")
 }
